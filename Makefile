@@ -1,0 +1,38 @@
+# The two commands a new user needs: `make repro` and `make test`. Both build .venv first.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+RUN := PATH="$(BIN):$$PATH"
+
+.PHONY: repro test lint format bench clean-venv
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+repro: $(VENV)/.installed  ## build everything from params.yaml (default: the embedded synthetic data)
+	$(RUN) dvc repro
+	@echo
+	$(RUN) dvc metrics show
+	@echo
+	@echo "Metrics: metrics/<variant>.json and metrics/report.md; plots: plots/ (dvc plots show)"
+
+test: $(VENV)/.installed lint  ## lint, then the whole test suite (unit + end-to-end dvc runs)
+	$(RUN) pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(VENV)/.installed  ## speed of cleaning and training against plain reference loops
+	$(RUN) python benchmarks/bench.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,47 @@
+"""The merged dataset on disk: one uncompressed .npz the trainer reads in a single pass.
+
+Images stay uint8 (a quarter of float32's size) so the whole set sits in memory and an epoch
+never decodes an image file; the CSV manifest beside it says where every row came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from expressions.atomic import atomic_path
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class Merged:
+    x: np.ndarray  # uint8 [N, S, S], grayscale
+    y: np.ndarray  # int64 [N], index into classes
+    split: np.ndarray  # uint8 [N], index into SPLITS
+    classes: tuple[str, ...]
+
+    def part(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Images and labels of one split ("train" | "val" | "test")."""
+        mask = self.split == SPLITS.index(name)
+        return self.x[mask], self.y[mask]
+
+
+def save_merged(path: Path, merged: Merged) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(
+            fh,
+            x=merged.x.astype(np.uint8, copy=False),
+            y=merged.y.astype(np.int64, copy=False),
+            split=merged.split.astype(np.uint8, copy=False),
+            classes=np.array(merged.classes, dtype=str),
+        )
+
+
+def load_merged(path: Path) -> Merged:
+    with np.load(path, allow_pickle=False) as z:
+        return Merged(
+            x=z["x"], y=z["y"], split=z["split"], classes=tuple(str(c) for c in z["classes"])
+        )

@@ -1,0 +1,129 @@
+"""params.yaml validation: each bad value stops with one sentence naming the key."""
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from expressions.config import ConfigError, VariantConfig, load_params, parse_params
+
+ROOT = Path(__file__).resolve().parents[1]
+RAW = yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def with_change(path: str, value: object) -> dict:
+    raw = copy.deepcopy(RAW)
+    *parents, last = path.split(".")
+    node = raw
+    for key in parents:
+        node = node[key]
+    node[last] = value
+    return raw
+
+
+def test_shipped_params_are_valid_and_resolve_the_study_variants():
+    params = load_params(ROOT / "params.yaml")
+    main, v1, v2 = (params.variant(v) for v in ("main", "variant1", "variant2"))
+    assert (main.model.kernel, main.model.depth) == (3, 3)
+    assert (v1.model.kernel, v1.model.depth) == (4, 3)
+    assert (v2.model.kernel, v2.model.depth) == (3, 4)
+    assert main.train.epochs == 3 and main.train.lr == 0.001
+    assert main.classes == ("Angry", "Engaged", "Happy", "Neutral")
+
+
+def test_variant_round_trips_through_json():
+    variant = load_params(ROOT / "params.yaml").variant("variant2")
+    assert VariantConfig.from_json(variant.to_json()) == variant
+
+
+def test_base_change_reaches_variants_but_not_their_overrides():
+    params = parse_params(with_change("model.kernel", 5))
+    assert params.variant("main").model.kernel == 5
+    assert params.variant("variant1").model.kernel == 4
+    assert params.variant("variant2").model.kernel == 5
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("model.kernel", 0, r"model\.kernel is 0; allowed range \[1, 11\]"),
+        (
+            "model.depth",
+            7,
+            r"model\.depth=7 pools a 48 px image down to nothing; allowed range \[1, 5\]",
+        ),
+        ("train.epochs", 0, r"train\.epochs is 0; allowed range \[1, 10000\]"),
+        ("train.lr", 0, r"train\.lr is 0\.0; allowed range \(0\.0, 10\.0\]"),
+        ("train.lr", "fast", r"train\.lr must be a number, not 'fast'"),
+        (
+            "train.balance",
+            "oversample",
+            r"train\.balance is 'oversample'; allowed: none \| weighted_loss",
+        ),
+        (
+            "labels.map.rafdb.Anger",
+            "Angy",
+            r"labels\.map\.rafdb\.Anger maps to 'Angy', which is not in",
+        ),
+        ("data.source", "ftp", r"data\.source is 'ftp'; allowed: synthetic \| kaggle \| local"),
+        ("data.image_size", 4, r"data\.image_size is 4; allowed range \[8, 512\]"),
+        ("split.test", 1.5, r"split\.test is 1\.5; allowed range"),
+        ("model.channels", [8, 16], r"model\.channels needs at least depth=3 positive widths"),
+        ("data.synthetic.scale", 0, r"data\.synthetic\.scale is 0\.0; allowed range"),
+        (
+            "data.datasets.rafdb",
+            "imagenet",
+            r"data\.datasets\.rafdb is 'imagenet'; allowed layouts",
+        ),
+    ],
+)
+def test_bad_values_name_the_key_and_the_allowed_range(path, value, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_params(with_change(path, value))
+
+
+def test_variant_override_is_validated_under_its_own_name():
+    raw = with_change("variants.variant2", {"model": {"depth": 6}})
+    with pytest.raises(ConfigError, match=r"variants\.variant2\.model\.depth=6 pools"):
+        parse_params(raw)
+
+
+def test_typo_in_a_key_is_named():
+    raw = copy.deepcopy(RAW)
+    raw["model"]["kernal"] = 3
+    with pytest.raises(ConfigError, match=r"unknown key model\.kernal in params\.yaml"):
+        parse_params(raw)
+
+
+def test_class_without_any_source_is_refused():
+    raw = with_change("labels.classes", ["Angry", "Engaged", "Happy", "Neutral", "Sad"])
+    with pytest.raises(ConfigError, match=r"class 'Sad' in labels\.classes gets no images"):
+        parse_params(raw)
+
+
+def test_local_source_needs_a_path_per_dataset():
+    with pytest.raises(ConfigError, match=r"data\.local\.rafdb gives no path"):
+        parse_params(with_change("data.source", "local"))
+
+
+def test_local_path_wins_over_the_source():
+    params = parse_params(with_change("data.local.oahega", "/data/oahega.zip"))
+    assert params.data.raw_source("oahega") == ("local", "/data/oahega.zip")
+    assert params.data.raw_source("rafdb") == ("synthetic", None)
+
+
+def test_folder_dataset_needs_a_local_path():
+    raw = with_change("data.datasets.myfer", "folder")
+    with pytest.raises(
+        ConfigError, match=r"data\.datasets\.myfer is a folder dataset: set data\.local\.myfer"
+    ):
+        parse_params(raw)
+
+
+def test_missing_file_and_bad_yaml(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_params(tmp_path / "params.yaml")
+    (tmp_path / "params.yaml").write_text("model: [unclosed\n")
+    with pytest.raises(ConfigError, match="is not valid YAML"):
+        load_params(tmp_path / "params.yaml")
