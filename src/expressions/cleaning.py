@@ -52,7 +52,8 @@ def clean_dataset(
     report = {
         "dataset": name,
         "layout": layout,
-        "files": len(found.items) + len(found.skipped),
+        "files": len(found.items) + sum(s.reason != "missing file" for s in found.skipped),
+        "listed_but_missing": sum(s.reason == "missing file" for s in found.skipped),
         "images_found": len(found.items),
         "decoded": len(kept),
         "skipped": len(skipped),

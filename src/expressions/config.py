@@ -16,8 +16,9 @@ from typing import Any
 
 import yaml
 
+from expressions.sources import LAYOUTS
+
 SOURCES = ("synthetic", "kaggle", "local")
-LAYOUTS = ("rafdb", "oahega", "fed2023", "folder")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 

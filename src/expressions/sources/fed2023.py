@@ -1,0 +1,16 @@
+"""Facial Expression Detection 2023 (Kaggle `prajvalpatel/facial-expression-detection-2023`).
+
+No public loader confirms its tree, so nothing is assumed beyond class folders of JPEG/PNG images,
+optionally below train/test/val folders: it is the generic folder layout with FED's file types.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from expressions.sources import folder
+from expressions.sources.scan import IMAGE_SUFFIXES, Scan
+
+
+def scan(root: Path) -> Scan:
+    return folder.scan(root, IMAGE_SUFFIXES, name="FED")

@@ -1,0 +1,69 @@
+"""Helpers for end-to-end tests: a copy of the project in a temporary git repo, driven by real dvc."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "src", ".dvcignore")
+BIN = Path(sys.executable).parent
+
+
+def tiny_params(**overrides: object) -> dict:
+    """The shipped params.yaml shrunk to seconds: few images, small ones, short training."""
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["data"]["image_size"] = 24
+    params["data"]["synthetic"]["scale"] = 0.03
+    params["train"].update(epochs=2, batch_size=32, threads=1)
+    params["model"]["channels"] = [8, 16, 16, 16, 16]
+    params["model"]["hidden"] = 32
+    for dotted, value in overrides.items():
+        *parents, last = dotted.split(".")
+        node = params
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[last] = value
+    return params
+
+
+class Project:
+    """A fresh git + dvc repository holding a copy of this project's pipeline."""
+
+    def __init__(self, path: Path, params: dict) -> None:
+        self.path = path
+        for name in PROJECT_FILES:
+            source = ROOT / name
+            if source.is_dir():
+                shutil.copytree(source, path / name, ignore=shutil.ignore_patterns("__pycache__"))
+            elif source.exists():
+                shutil.copy2(source, path / name)
+        (path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        self.run("git", "init", "-q", "-b", "main")
+        self.run("git", "config", "user.email", "ci@example.com")
+        self.run("git", "config", "user.name", "CI")
+        self.run("dvc", "init", "-q")
+        self.run("dvc", "config", "core.analytics", "false")
+        self.commit("project")
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+        env.pop("DVC_STUDIO_TOKEN", None)
+        done = subprocess.run(args, cwd=self.path, env=env, capture_output=True, text=True)
+        if check and done.returncode != 0:
+            raise AssertionError(
+                f"{' '.join(args)} exited {done.returncode}\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+            )
+        return done
+
+    def dvc(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return self.run("dvc", *args, check=check)
+
+    def commit(self, message: str) -> None:
+        self.run("git", "add", "-A")
+        self.run("git", "commit", "-q", "-m", message)

@@ -1,0 +1,86 @@
+"""The README's promises, end to end, with the real dvc on the embedded synthetic data.
+
+One repository is built per module and the steps run in order, as a user types them:
+repro, repro again, an experiment with a changed kernel, then the comparison commands.
+"""
+
+import json
+import re
+
+import pytest
+import yaml
+
+from e2e import Project, tiny_params
+
+pytestmark = pytest.mark.e2e
+
+VARIANTS = ("main", "variant1", "variant2")
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    return Project(tmp_path_factory.mktemp("pipeline"), tiny_params())
+
+
+def ran_stages(output: str) -> set[str]:
+    return set(re.findall(r"Running stage '([^']+)'", output))
+
+
+@pytest.fixture(scope="module")
+def first_repro(project):
+    done = project.dvc("repro")
+    project.commit("first run")
+    return done
+
+
+def test_repro_runs_every_stage_and_writes_metrics(project, first_repro):
+    stages = ran_stages(first_repro.stdout)
+    for dataset in ("rafdb", "oahega", "fed2023"):
+        assert {f"download@{dataset}", f"clean@{dataset}"} <= stages
+    for variant in VARIANTS:
+        assert {f"resolve@{variant}", f"train@{variant}", f"evaluate@{variant}"} <= stages
+        metrics = json.loads((project.path / f"metrics/{variant}.json").read_text())
+        assert metrics["accuracy"] > 0.25  # four classes: above chance
+        assert set(metrics["per_class"]) == {"Angry", "Engaged", "Happy", "Neutral"}
+    assert "Epoch [2/2], Validation Loss: " in first_repro.stdout
+    assert "Test Accuracy of the model on the test images: " in first_repro.stdout
+
+
+def test_every_file_is_accounted_for(project, first_repro):
+    data = json.loads((project.path / "metrics/data.json").read_text())
+    for counts in data["datasets"].values():
+        assert counts["files"] == counts["skipped"] + counts["decoded"]
+        assert counts["decoded"] == counts["unmapped"] + counts["duplicates"] + counts["kept"]
+    raw_files = sum(1 for p in (project.path / "data/raw").rglob("*") if p.is_file())
+    assert data["total"]["files"] == raw_files - 2  # RAF-DB's two label CSVs are not images
+
+
+def test_second_repro_runs_nothing(project, first_repro):
+    done = project.dvc("repro")
+    assert ran_stages(done.stdout) == set()
+    assert project.run("git", "status", "--porcelain").stdout.strip() == ""
+
+
+def test_kernel_experiment_retrains_only_what_it_changes(project, first_repro):
+    done = project.dvc("exp", "run", "-n", "kernel4", "-S", "model.kernel=4")
+    stages = ran_stages(done.stdout)
+    assert {"train@main", "train@variant2", "evaluate@main"} <= stages
+    assert "train@variant1" not in stages and "clean@rafdb" not in stages
+    assert "Stage 'train@variant1' didn't change, skipping" in done.stdout
+    shown = project.dvc("exp", "show", "--json").stdout
+    assert "kernel4" in shown
+    diff = json.loads(project.dvc("metrics", "diff", "HEAD", "kernel4", "--json").stdout)
+    assert "metrics/main.json" in diff
+
+
+def test_bad_param_stops_with_one_sentence(project, first_repro):
+    params = yaml.safe_load((project.path / "params.yaml").read_text())
+    params["model"]["kernel"] = 0
+    (project.path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    try:
+        done = project.dvc("repro", check=False)
+    finally:
+        project.run("git", "checkout", "params.yaml")
+    assert done.returncode != 0
+    assert "error: model.kernel is 0; allowed range [1, 11]" in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr + done.stdout
