@@ -1,0 +1,40 @@
+"""analyze@<variant>: model + test predictions -> confusion matrix, errors, feature maps.
+
+    python stages/analyze.py <variant> [--seed 0]
+
+Reads models/<variant>/model.pt, plots/<variant>/predictions.csv and data/merged/dataset.npz;
+writes plots/<variant>/{confusion.png, confused_pairs.csv, errors.png, feature_maps.png}.
+"""
+
+import argparse
+from pathlib import Path
+
+from expressions import cli
+from expressions.analysis import AnalysisError, analyze, read_predictions
+from expressions.merged import load_merged
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="analyze", description=__doc__.splitlines()[0])
+    parser.add_argument("variant", help="variant name from params.yaml, e.g. main")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the feature-map images")
+    parser.add_argument("--data", type=Path, default=Path("data/merged/dataset.npz"))
+    parser.add_argument("--models", type=Path, default=Path("models"))
+    parser.add_argument("--plots", type=Path, default=Path("plots"))
+    args = parser.parse_args(argv)
+    weights = args.models / args.variant / "model.pt"
+    out = args.plots / args.variant
+    for path, stage in ((args.data, "merge"), (weights, f"train@{args.variant}")):
+        if not path.exists():
+            raise AnalysisError(f"{path} not found; run `dvc repro {stage}` first")
+    merged = load_merged(args.data)
+    predictions = read_predictions(out / "predictions.csv", merged)
+    from expressions.model import load_model  # imports torch: only once the inputs look right
+
+    model, _ = load_model(weights, device="cpu")
+    written = analyze(args.variant, model, merged, predictions, out, seed=args.seed)
+    print(f"analyze: wrote {len(written)} files to {out}")
+
+
+if __name__ == "__main__":
+    cli.run(main)

@@ -1,0 +1,274 @@
+"""The report: numbers equal the metrics JSON, the study's epoch lines, data counts, the stage,
+and the proposed top-level `plots:` of dvc.yaml rendered by a real `dvc plots show`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from PIL import Image
+from test_dataviz import CLASSES, load_stage
+
+from expressions import report
+
+ROOT = Path(__file__).resolve().parents[1]
+VARIANTS = ("main", "variant1", "variant2")
+CURVE_TSV = "dvclive/{v}/plots/metrics/{m}.tsv"
+CURVES = (
+    ("train_loss", "Training loss per epoch", "Cross-entropy loss"),
+    ("val_loss", "Validation loss per epoch", "Cross-entropy loss"),
+    ("val_acc", "Validation accuracy per epoch", "Accuracy (%)"),
+)
+
+
+def proposed_plots(variants=VARIANTS) -> list:
+    """The top-level `plots:` proposed for dvc.yaml (the final report shows it as YAML)."""
+    curves = [
+        {
+            m: {
+                "template": "linear",
+                "title": title,
+                "x": "step",
+                "x_label": "Epoch (dvclive step)",
+                "y_label": label,
+                "y": {CURVE_TSV.format(v=v, m=m): m for v in variants},
+            }
+        }
+        for m, title, label in CURVES
+    ]
+    confusions = [
+        {
+            f"plots/{v}/confusion.csv": {
+                "template": "confusion",
+                "title": f"{v}: confusion matrix (test set)",
+                "x": "predicted",
+                "y": "actual",
+                "x_label": "Predicted class",
+                "y_label": "True class",
+            }
+        }
+        for v in variants
+    ]
+    bars = [
+        {
+            f"plots/data/{name}.csv": {
+                "template": "bar_horizontal",
+                "title": title,
+                "x": "count",
+                "y": "bar",
+                "x_label": "Images",
+                "y_label": label,
+            }
+        }
+        for name, title, label in (
+            ("counts", "Images per class and split", "Class / split"),
+            ("sources", "Images per source dataset and class", "Dataset / class"),
+        )
+    ]
+    images = [f"plots/data/{n}.png" for n in ("class_counts", "intensity", "samples")]
+    images += [
+        f"plots/{v}/{n}.png" for v in variants for n in ("confusion", "errors", "feature_maps")
+    ]
+    return curves + confusions + bars + images
+
+
+def fake_metrics(seed: int) -> dict:
+    """metrics/<variant>.json by the contract, with distinct random numbers per variant."""
+    rng = np.random.default_rng(seed)
+    per_class = {
+        c: {
+            "precision": float(rng.uniform(0.4, 0.9)),
+            "recall": float(rng.uniform(0.4, 0.9)),
+            "f1": float(rng.uniform(0.4, 0.9)),
+            "support": int(rng.integers(5, 50)),
+        }
+        for c in CLASSES
+    }
+    p, r = (float(np.mean([m[k] for m in per_class.values()])) for k in ("precision", "recall"))
+    return {
+        "accuracy": float(rng.uniform(0.5, 0.9)),
+        "macro": {"precision": p, "recall": r, "f1": 0.61234, "f1_study": 2 * p * r / (p + r)},
+        "micro": {"precision": 0.7011, "recall": 0.7022, "f1": 0.7033},
+        "per_class": per_class,
+        "test_images": sum(m["support"] for m in per_class.values()),
+        "speed": {"images_per_s": 1234.5},
+    }
+
+
+def write_curves(root: Path, variant: str, seed: int, epochs: int = 3, percent=False) -> None:
+    """dvclive TSVs (timestamp, step, metric), as dvclive writes them."""
+    rng = np.random.default_rng(seed)
+    for m in ("train_loss", "val_loss", "val_acc"):
+        path = root / CURVE_TSV.format(v=variant, m=m)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        values = rng.uniform(0.3, 0.9, epochs) * (100 if percent and m == "val_acc" else 1)
+        rows = [f"{1_700_000_000_000 + s}\t{s}\t{float(x)!r}" for s, x in enumerate(values)]
+        path.write_text("\n".join([f"timestamp\tstep\t{m}", *rows]) + "\n")
+
+
+def make_root(root: Path, variants=VARIANTS) -> Path:
+    """Every input of the report stage, faked by the contracts."""
+    (root / "metrics").mkdir(parents=True, exist_ok=True)
+    for i, v in enumerate(variants):
+        (root / "metrics" / f"{v}.json").write_text(json.dumps(fake_metrics(i)))
+        write_curves(root, v, i)
+        (root / "plots" / v).mkdir(parents=True, exist_ok=True)
+        rng = np.random.default_rng(i)
+        actual = rng.choice(CLASSES, 40)
+        predicted = np.where(rng.random(40) < 0.7, actual, rng.choice(CLASSES, 40))
+        pd.DataFrame({"actual": actual, "predicted": predicted}).to_csv(
+            root / "plots" / v / "confusion.csv", index=False
+        )
+    data = {
+        "total": {"files": 700, "skipped": 3, "kept": 578},
+        "datasets": {"rafdb": {"files": 400, "kept": 350}, "fed2023": {"files": 300, "kept": 228}},
+        "classes": {
+            c: {"train": 100 + i, "val": 10 + i, "test": 30 + i, "total": 140 + 3 * i}
+            for i, c in enumerate(CLASSES)
+        },
+    }
+    (root / "metrics" / "data.json").write_text(json.dumps(data))
+    return root
+
+
+def table_row(markdown: str, first_cell: str, after: str) -> list[str]:
+    """The cells of the first table row starting with `first_cell` after the line `after`."""
+    lines = markdown.split(after, 1)[1].splitlines()
+    row = next(line for line in lines if line.startswith(f"| {first_cell} |"))
+    return [cell.strip() for cell in row.strip("|").split("|")][1:]
+
+
+def test_report_numbers_equal_the_metrics_json(tmp_path):
+    root = make_root(tmp_path)
+    md, js = tmp_path / "metrics" / "report.md", tmp_path / "metrics" / "report.json"
+    report.write_report(root, VARIANTS, md, js)
+    written, text = json.loads(js.read_text()), md.read_text()
+    for v in VARIANTS:
+        metrics = json.loads((root / "metrics" / f"{v}.json").read_text())
+        for c in CLASSES:
+            for k in ("precision", "recall", "f1", "support"):
+                assert written["table1"][v][c][k] == metrics["per_class"][c][k]
+        for key, _, path in report.TABLE2:
+            value = metrics[path[0]] if len(path) == 1 else metrics[path[0]][path[1]]
+            assert written["table2"][v][key] == value
+        assert written["table2"][v]["test_images"] == metrics["test_images"]
+        cells = table_row(text, v, "## Table 2")
+        expected = [f"{written['table2'][v][k]:.4f}" for k, _, _ in report.TABLE2]
+        assert cells == [*expected, str(metrics["test_images"]), "1234"]
+    for c in CLASSES:
+        cells = table_row(text, c, "## Table 1")
+        want = [written["table1"][v][c][k] for v in VARIANTS for k in ("precision", "recall")]
+        assert cells == [f"{x:.4f}" for x in want]
+    assert "Macro F1 (study)¹" in text and "harmonic mean of macro precision" in text
+
+
+def test_epoch_lines_follow_the_study_format(tmp_path):
+    write_curves(tmp_path, "main", 0, epochs=2)
+    rows = report.epochs(tmp_path / "dvclive" / "main")
+    acc = pd.read_csv(tmp_path / CURVE_TSV.format(v="main", m="val_acc"), sep="\t")["val_acc"]
+    loss = pd.read_csv(tmp_path / CURVE_TSV.format(v="main", m="val_loss"), sep="\t")["val_loss"]
+    assert report.epoch_lines(rows) == [
+        f"Epoch [{k + 1}/2], Validation Loss: {loss[k]:.4f}, Validation Accuracy: {acc[k] * 100:.2f}%"
+        for k in range(2)
+    ]
+    write_curves(tmp_path, "pct", 0, epochs=2, percent=True)  # accuracy logged in % stays in %
+    assert [r["val_acc_percent"] for r in report.epochs(tmp_path / "dvclive" / "pct")] == (
+        pytest.approx(list(acc * 100))
+    )
+
+
+def test_report_markdown_sections_and_relative_links(tmp_path):
+    root = make_root(tmp_path)
+    report.write_report(root, ["main"], root / "metrics" / "report.md", root / "metrics" / "r.json")
+    text = (root / "metrics" / "report.md").read_text()
+    assert "Epoch [3/3], Validation Loss: " in text
+    assert table_row(text, "Total", "## Data") == ["406", "46", "126", "578"]
+    assert "[confusion matrix](../plots/main/confusion.png)" in text
+    assert "## Most confused class pairs" in text and "| True class | Predicted as |" in text
+    assert "| rafdb | 400 | 350 |" in text  # the rest of data.json, rendered generically
+
+
+def test_report_names_the_missing_input(tmp_path):
+    root = make_root(tmp_path, variants=("main",))
+    with pytest.raises(report.ReportError, match=r"variant1\.json not found.*evaluate@variant1"):
+        report.build_report(root, ["main", "variant1"])
+    pd.DataFrame({"actual": ["Sad"], "predicted": ["Happy"]}).to_csv(
+        root / "plots" / "main" / "confusion.csv", index=False
+    )
+    with pytest.raises(report.ReportError, match="names class 'Sad'"):
+        report.build_report(root, ["main"])
+    (root / CURVE_TSV.format(v="main", m="val_loss")).unlink()
+    with pytest.raises(report.ReportError, match=r"val_loss\.tsv not found"):
+        report.build_report(root, ["main"])
+
+
+def test_report_stage_defaults_to_the_variants_in_params(tmp_path):
+    root = make_root(tmp_path)
+    shutil.copy(ROOT / "params.yaml", root / "params.yaml")
+    load_stage("report").main(["--root", str(root), "--out", str(root / "out")])
+    assert json.loads((root / "out" / "report.json").read_text())["variants"] == list(VARIANTS)
+    assert "(../plots/variant2/errors.png)" in (root / "out" / "report.md").read_text()
+
+
+def plot_configs() -> list[tuple[str, list]]:
+    """The proposed top-level plots, and the real dvc.yaml's once the lead has wired it."""
+    configs = [("proposed", proposed_plots())]
+    dvc_yaml = ROOT / "dvc.yaml"
+    if dvc_yaml.exists() and (yaml.safe_load(dvc_yaml.read_text()) or {}).get("plots"):
+        configs.append(("dvc.yaml", yaml.safe_load(dvc_yaml.read_text())["plots"]))
+    return configs
+
+
+def fake_plot_files(root: Path, plots: list) -> None:
+    """A small file for every path the plots config names, with the fields it asks for."""
+    for entry in plots:
+        name, props = (entry, {}) if isinstance(entry, str) else next(iter(entry.items()))
+        props = props or {}
+        y = props.get("y", "y")
+        files = y if isinstance(y, dict) else {name: y}
+        for path, fields in files.items():
+            target = root / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.suffix == ".png":
+                Image.new("RGB", (8, 8), "white").save(target, format="PNG")
+                continue
+            columns = [props.get("x", "x"), *([fields] if isinstance(fields, str) else fields)]
+            sep = "\t" if target.suffix == ".tsv" else ","
+            cats = props.get("template", "").startswith("confusion")
+            rows = [
+                [CLASSES[(i + j) % 4] if cats else str(i + j) for j in range(len(columns))]
+                for i in range(4)
+            ]
+            target.write_text("\n".join(sep.join(r) for r in [columns, *rows]) + "\n")
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("label, plots", plot_configs(), ids=[c[0] for c in plot_configs()])
+def test_dvc_plots_show_renders_the_plots_config(tmp_path, label, plots):
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "PATH": f"{Path(sys.executable).parent}:"}
+    env["PATH"] += os.environ.get("PATH", "")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True)
+
+    assert run("git", "init", "-q").returncode == 0
+    assert run("dvc", "init", "-q").returncode == 0
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump({"plots": plots}, sort_keys=False))
+    fake_plot_files(tmp_path, plots)
+    done = run("dvc", "plots", "show", "-o", "html")
+    assert done.returncode == 0, done.stderr
+    html = (tmp_path / "html" / "index.html").read_text()
+    names = [e if isinstance(e, str) else next(iter(e)) for e in plots]
+    images = [n for n in names if n.endswith(".png")]
+    assert html.count("vegaEmbed(") == len(names) - len(images), done.stderr
+    assert len(list((tmp_path / "html" / "static").glob("*.png"))) == len(images)
+    if label == "proposed":
+        assert "Validation accuracy per epoch" in html and "main: confusion matrix" in html
