@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "src", ".dvcignore")
+PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "src", ".gitignore")
 BIN = Path(sys.executable).parent
 
 

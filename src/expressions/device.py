@@ -1,0 +1,69 @@
+"""Where a process computes, how many threads it uses, and what makes two runs bit-identical."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import torch
+
+AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+class DeviceError(ValueError):
+    """A device setting this machine cannot honour, as one sentence."""
+
+
+def pick_device(name: str, local_rank: int = 0) -> torch.device:
+    """`auto` takes the GPU when there is one; each torchrun process takes its own GPU."""
+    cuda = torch.cuda.is_available()
+    if name == "cuda" and not cuda:
+        raise DeviceError("train.device is cuda but no CUDA GPU is visible; set it to auto or cpu")
+    if name == "cpu" or not cuda:
+        return torch.device("cpu")
+    torch.cuda.set_device(local_rank)
+    return torch.device("cuda", local_rank)
+
+
+def usable_cpus() -> int:
+    """The cores this process may run on (a container's share, not the host's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def set_threads(threads: int, processes_per_machine: int = 1) -> int:
+    """0 = the machine's cores, shared out between the processes torchrun put on it."""
+    count = threads or max(1, usable_cpus() // processes_per_machine)
+    torch.set_num_threads(count)
+    return count
+
+
+def make_deterministic() -> None:
+    """Same params, same machine -> same bits; the price is a few slower CUDA kernels.
+
+    cuBLAS reads its workspace setting when CUDA starts, so this runs before any CUDA call.
+    Filling fresh memory with NaN only makes bugs that read it reproducible, and cost 5-10% of
+    a CPU training step here, so it stays off: the tests check the bits are identical anyway.
+    """
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True)
+    torch.utils.deterministic.fill_uninitialized_memory = False
+    torch.backends.cudnn.benchmark = False
+
+
+def amp_dtype(amp: str, device: torch.device, verbose: bool = True) -> torch.dtype | None:
+    """The autocast dtype, or None off CUDA: the recipe keeps CPU runs in exact float32."""
+    if amp == "none":
+        return None
+    if device.type != "cuda":
+        if verbose:
+            print(f"note: train.amp={amp} applies to CUDA only; computing in float32 on {device}")
+        return None
+    return AMP_DTYPES[amp]
+
+
+def autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.AbstractContextManager:
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype)

@@ -1,0 +1,308 @@
+"""The training loop: one readable function over in-memory batches; resumable; DDP-ready.
+
+Learning rate: set before every optimizer step as a function of the step alone (nanoGPT's
+get_lr), so a resumed run needs no scheduler state: linear warm-up over `warmup_epochs`, then
+none | cosine (down to 0 at the last step) | step (x0.1 at 50% and 75% of the remaining steps).
+
+The checkpoint holds no random-generator state on purpose: each epoch reseeds its order,
+augmentation and dropout from (seed, epoch, rank), which replays identically after a restart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from dvclive import Live
+from torch import nn
+from tqdm import tqdm
+
+from expressions import batches, device, distributed, model
+from expressions.atomic import atomic_path
+from expressions.batches import AUGMENT, DROPOUT, Augment, derived_seed
+from expressions.config import TrainSpec, VariantConfig
+from expressions.distributed import Runtime
+from expressions.merged import Merged
+
+EPOCH_LINE = (
+    "Epoch [{epoch}/{epochs}], Validation Loss: {val_loss:.4f}, Validation Accuracy: {val_acc:.2f}%"
+)
+PLOTTED = ("train_loss", "val_loss", "val_acc", "lr")  # dvclive series, one row per epoch
+
+
+class TrainingError(ValueError):
+    """Data that cannot be trained on, as one sentence."""
+
+
+@dataclass
+class Trained:
+    model: nn.Module  # the plain module (not DDP), holding the kept epoch's weights
+    history: list[dict[str, float]]  # one record per epoch run, resumed epochs included
+    kept_epoch: int  # 1-based: the best epoch with early stopping, else the last
+    images_per_s: float  # training throughput, all ranks together, validation excluded
+
+
+def fingerprint(variant: VariantConfig, dataset: Path) -> str:
+    """Whether a checkpoint belongs to this run: same settings, same data, same training code."""
+    digest = hashlib.sha256(variant.to_json().encode())
+    for module in (model, batches, device, distributed):
+        digest.update(Path(module.__file__).read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    with open(dataset, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def lr_at(step: int, steps_per_epoch: int, spec: TrainSpec) -> float:
+    warm = spec.warmup_epochs * steps_per_epoch
+    if step < warm:
+        return spec.lr * (step + 1) / (warm + 1)
+    progress = (step - warm) / max(1, spec.epochs * steps_per_epoch - warm)
+    if spec.schedule == "cosine":
+        return spec.lr * 0.5 * (1 + math.cos(math.pi * progress))
+    if spec.schedule == "step":
+        return spec.lr * 0.1 ** ((progress >= 0.5) + (progress >= 0.75))
+    return spec.lr
+
+
+def make_optimizer(params: list[nn.Parameter], spec: TrainSpec) -> torch.optim.Optimizer:
+    if spec.weight_decay > 0:
+        return torch.optim.AdamW(params, lr=spec.lr, weight_decay=spec.weight_decay)
+    return torch.optim.Adam(params, lr=spec.lr)
+
+
+def early_stopped(history: list[dict[str, float]], patience: int) -> bool:
+    """No better validation loss in the last `patience` epochs."""
+    if patience == 0 or len(history) <= patience:
+        return False
+    return len(history) - 1 - kept_index(history, patience) >= patience
+
+
+def kept_index(history: list[dict[str, float]], patience: int) -> int:
+    if patience == 0:
+        return len(history) - 1
+    return int(np.argmin([h["val_loss"] for h in history]))
+
+
+def load_checkpoint(path: Path | None, fingerprint: str) -> dict | None:
+    if path is None or not path.exists():
+        return None
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if state["fingerprint"] != fingerprint:
+        print(f"note: {path} is from other settings, data or code; starting afresh")
+        return None
+    print(f"resuming from {path} after epoch {len(state['history'])}")
+    return state
+
+
+def cpu_copy(net: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+
+
+@dataclass
+class Setup:
+    """Everything one optimizer step needs, built once per run."""
+
+    spec: TrainSpec
+    rt: Runtime
+    net: nn.Module  # the model itself: evaluated, checkpointed, returned
+    stepped: nn.Module  # what the step runs: net, or under torchrun a DDP wrapper around it
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    criterion: nn.CrossEntropyLoss  # summed, so batches can be split across ranks
+    sample_weight: np.ndarray  # each training image's class weight (ones without weighting)
+    amp: torch.dtype | None
+
+
+def build_setup(
+    variant: VariantConfig,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    rt: Runtime,
+    state: dict | None,
+) -> Setup:
+    spec = variant.train
+    torch.manual_seed(spec.seed)
+    net = model.build_model(variant.model, len(variant.classes), variant.image_size)
+    net.set_pixel_stats(*batches.pixel_stats(x_train))
+    if state is not None:
+        net.load_state_dict(state["model"])
+    memory_format = torch.channels_last if spec.channels_last else torch.preserve_format
+    net = net.to(rt.device, memory_format=memory_format)
+    stepped = distributed.wrap(net, rt)  # before the optimizer: it may swap BatchNorm layers
+    optimizer = make_optimizer(list(stepped.parameters()), spec)
+    amp = device.amp_dtype(spec.amp, rt.device, verbose=rt.main)
+    scaler = torch.amp.GradScaler(rt.device.type, enabled=amp == torch.float16)
+    weighted, n = spec.balance == "weighted_loss", len(variant.classes)
+    class_weight = batches.class_weights(y_train, n) if weighted else np.ones(n)
+    class_weight = torch.tensor(class_weight, dtype=torch.float32)
+    criterion = nn.CrossEntropyLoss(
+        weight=class_weight.to(rt.device) if weighted else None,
+        label_smoothing=spec.label_smoothing,
+        reduction="sum",
+    )
+    if state is not None:
+        optimizer.load_state_dict(state["optimizer"])
+        scaler.load_state_dict(state["scaler"])
+    sample_weight = class_weight.double().numpy()[y_train]
+    return Setup(spec, rt, net, stepped, optimizer, scaler, criterion, sample_weight, amp)
+
+
+def validate(s: Setup, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """Plain cross-entropy (no class weights, no smoothing: comparable across recipes), accuracy %.
+
+    Every rank scores the whole validation set, so all ranks take the same early-stopping
+    decision without communicating, and the numbers equal a single-process run's.
+    """
+    logits = batches.forward_all(s.net, x, s.spec.batch_size, s.rt.device, s.amp)
+    accuracy = (logits.argmax(1) == y).double().mean().item() * 100
+    return F.cross_entropy(logits, y).item(), accuracy
+
+
+def train_epoch(s: Setup, x: torch.Tensor, y: torch.Tensor, epoch: int) -> dict[str, float]:
+    """One pass over the epoch's global batches; this rank trains on its shard of each.
+
+    Each rank's loss is its summed loss over the global batch's denominator (the sum of the
+    samples' class weights, which CrossEntropyLoss's "mean" divides by) times the world size:
+    DDP's gradient average then equals one process's gradient of the global batch mean.
+    """
+    spec, rt = s.spec, s.rt
+    torch.manual_seed(derived_seed(spec.seed, epoch, DROPOUT, rt.rank))
+    augment = Augment.from_spec(spec)
+    generator = torch.Generator().manual_seed(derived_seed(spec.seed, epoch, AUGMENT))
+    order = batches.epoch_order(y.numpy(), spec.seed, epoch, spec.balance)
+    steps = batches.global_batches(order, spec.batch_size)
+    shards = [b[rt.shard(len(b))] for b in steps]
+    stream = batches.batch_stream(x, y, shards, spec.workers, pin=rt.device.type == "cuda")
+    bar = tqdm(
+        zip(steps, stream, strict=True),
+        total=len(steps),
+        desc=f"Epoch {epoch + 1}/{spec.epochs}",
+        unit="batch",
+        mininterval=1.0,
+        leave=False,
+        disable=not rt.main,
+    )
+    s.stepped.train()
+    total = torch.zeros((), dtype=torch.float64, device=rt.device)
+    start = time.perf_counter()
+    for step, (batch, (xb, yb)) in enumerate(bar, start=epoch * len(steps)):
+        xb = batches.as_input(batches.to_device(xb, rt.device))
+        yb = batches.to_device(yb, rt.device)
+        if augment is not None:
+            theta = batches.random_affine(len(batch), augment, generator)
+            xb = batches.augment_batch(xb, theta[rt.shard(len(batch))])
+        for group in s.optimizer.param_groups:
+            group["lr"] = lr_at(step, len(steps), spec)
+        with device.autocast(rt.device, s.amp):
+            loss_sum = s.criterion(s.stepped(xb), yb)
+        s.optimizer.zero_grad(set_to_none=True)
+        s.scaler.scale(loss_sum * (rt.world / s.sample_weight[batch].sum())).backward()
+        s.scaler.step(s.optimizer)
+        s.scaler.update()
+        total += loss_sum.detach()
+    train_loss = distributed.all_sum(total.item(), rt) / float(s.sample_weight[order].sum())
+    return {
+        "train_loss": train_loss,
+        "lr": lr_at(epoch * len(steps), len(steps), spec),
+        "images": float(len(order)),
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def save_checkpoint(
+    path: Path, fingerprint: str, s: Setup, history: list[dict], best: dict | None
+) -> None:
+    state = {
+        "fingerprint": fingerprint,
+        "model": cpu_copy(s.net),
+        "optimizer": s.optimizer.state_dict(),
+        "scaler": s.scaler.state_dict(),
+        "history": history,
+        "best": best,
+    }
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def log_epoch(live: Live | None, record: dict[str, float]) -> None:
+    if live is None:
+        return
+    for name in PLOTTED:
+        live.log_metric(name, record[name])
+    live.next_step()
+
+
+def check_data(variant: VariantConfig, merged: Merged) -> None:
+    if merged.classes != variant.classes:
+        raise TrainingError(
+            f"the dataset's classes {list(merged.classes)} differ from the config's "
+            f"{list(variant.classes)}; re-run the merge and resolve stages"
+        )
+    if not (merged.split == 0).any() or not (merged.split == 1).any():
+        raise TrainingError("the train or validation split is empty; check split.val")
+
+
+def train(
+    variant: VariantConfig,
+    merged: Merged,
+    *,
+    fingerprint: str = "",
+    checkpoint: Path | None = None,
+    live_dir: Path | None = None,
+    runtime: Runtime | None = None,
+) -> Trained:
+    """Train on merged's train split, validating on its val split after every epoch.
+
+    With a checkpoint whose fingerprint matches, the run continues after its last epoch and
+    ends with the same weights as an uninterrupted run. Only the main rank writes anything.
+    """
+    check_data(variant, merged)
+    spec = variant.train
+    device.make_deterministic()
+    rt = runtime or Runtime(device.pick_device(spec.device))
+    device.set_threads(spec.threads, rt.local_world)
+    (x_train, y_train), (x_val, y_val) = merged.part("train"), merged.part("val")
+    state = load_checkpoint(checkpoint, fingerprint)
+    s = build_setup(variant, x_train, y_train, rt, state)
+    history, best = (state["history"], state["best"]) if state else ([], None)
+    live = Live(str(live_dir), dvcyaml=None, save_dvc_exp=False) if rt.main and live_dir else None
+    for record in history:  # DVC may have deleted the dvclive folder: replay resumed epochs
+        log_epoch(live, record)
+    if rt.main:
+        where = f"{rt.device} x {rt.world} processes" if rt.world > 1 else str(rt.device)
+        print(f"training {variant.name}: {len(y_train)} images, {len(y_val)} to validate, {where}")
+
+    x_train, y_train = torch.from_numpy(x_train), torch.from_numpy(y_train)
+    x_val, y_val = torch.from_numpy(x_val), torch.from_numpy(y_val)
+    for epoch in range(len(history), spec.epochs):
+        if early_stopped(history, spec.early_stopping):
+            break
+        record = train_epoch(s, x_train, y_train, epoch)
+        record["val_loss"], record["val_acc"] = validate(s, x_val, y_val)
+        record["epoch"] = epoch + 1
+        history.append(record)
+        if spec.early_stopping and kept_index(history, spec.early_stopping) == epoch:
+            best = cpu_copy(s.net)
+        if rt.main:
+            print(EPOCH_LINE.format(epochs=spec.epochs, **record), flush=True)
+            log_epoch(live, record)
+            if checkpoint is not None:
+                save_checkpoint(checkpoint, fingerprint, s, history, best)
+
+    kept = kept_index(history, spec.early_stopping)
+    if best is not None:
+        s.net.load_state_dict(best)
+    speed = sum(h["images"] for h in history) / sum(h["seconds"] for h in history)
+    if live is not None:  # the summary describes the weights kept, not the last epoch
+        live.summary.update({k: history[kept][k] for k in PLOTTED})
+        live.summary.update(kept_epoch=kept + 1, train_images_per_s=round(speed, 1))
+        live.end()
+    return Trained(s.net, history, kept + 1, speed)

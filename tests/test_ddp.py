@@ -1,0 +1,76 @@
+"""`torchrun --nproc_per_node 2 stages/train.py` on CPU (Gloo): one set of outputs, and the
+same model as one process trained on the same data, up to float rounding."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import torch
+from test_training import quadrants, tiny
+
+from expressions.distributed import launch
+from expressions.evaluation import predict_split
+from expressions.merged import load_merged, save_merged
+from expressions.model import load_model
+from expressions.training import train
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def stage(cwd: Path, *command: str) -> subprocess.CompletedProcess:
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def test_two_gloo_processes_train_like_one_and_evaluate_alike(tmp_path):
+    # Dropout off: its masks are drawn per rank, so only they would differ from one process.
+    # Augmentation and class weights on: both must be cut from the same global batch.
+    variant = tiny(dropout=0.0, epochs=2, augment=True, balance="weighted_loss")
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "tiny.json").write_text(variant.to_json())
+    # 113 training images: the last global batch holds one, so rank 1's share of it is empty.
+    dataset = tmp_path / "data" / "merged" / "dataset.npz"
+    save_merged(dataset, quadrants(n=189))
+    script = str(ROOT / "stages" / "train.py")
+    done = stage(
+        tmp_path, str(BIN / "torchrun"), "--standalone", "--nproc_per_node", "2", script, "tiny"
+    )
+
+    assert done.stdout.count("Epoch [") == 2  # rank 0 alone prints
+    assert sorted(p.name for p in (tmp_path / "models" / "tiny").iterdir()) == ["model.pt"]
+    rows = (tmp_path / "dvclive" / "tiny" / "plots" / "metrics" / "val_loss.tsv").read_text()
+    assert len(rows.splitlines()) == 1 + 2
+    assert not (tmp_path / "checkpoints" / "tiny" / "last.pt").exists()
+    assert not list(tmp_path.rglob(".tmp-*"))
+
+    single = train(variant, load_merged(dataset))
+    ddp, _ = load_model(tmp_path / "models" / "tiny" / "model.pt")
+    expected = single.model.state_dict()
+    for name, value in ddp.state_dict().items():
+        torch.testing.assert_close(value, expected[name], rtol=1e-4, atol=1e-5, msg=name)
+    logged = json.loads((tmp_path / "dvclive" / "tiny" / "metrics.json").read_text())
+    assert logged["val_acc"] == single.history[-1]["val_acc"]
+    assert abs(logged["val_loss"] - single.history[-1]["val_loss"]) < 1e-5
+
+    stage(tmp_path, sys.executable, str(ROOT / "stages" / "evaluate.py"), "tiny")
+    table = pd.read_csv(tmp_path / "plots" / "tiny" / "predictions.csv")
+    alone = predict_split(single.model, load_merged(dataset), variant.train, torch.device("cpu"))
+    assert table["index"].tolist() == alone.index.tolist()
+    assert (table["predicted"] == [variant.classes[i] for i in alone.predicted]).all()
+    metrics = json.loads((tmp_path / "metrics" / "tiny.json").read_text())
+    assert (
+        metrics["test_images"]
+        == len(table)
+        == len(pd.read_csv(tmp_path / "plots/tiny/confusion.csv"))
+    )
+
+
+def test_torchrun_with_one_process_is_a_plain_run(monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    with launch("cpu") as runtime:
+        assert (runtime.rank, runtime.world) == (0, 1)
+        assert not torch.distributed.is_initialized()

@@ -1,0 +1,227 @@
+"""The training loop on tiny learnable images: learning, determinism, resume and each recipe option."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from expressions import batches
+from expressions.batches import Augment, class_weights, epoch_order, random_affine
+from expressions.config import ModelSpec, TrainSpec, VariantConfig
+from expressions.distributed import Runtime
+from expressions.merged import Merged
+from expressions.training import TrainingError, lr_at, make_optimizer, train
+
+CLASSES = ("Angry", "Engaged", "Happy", "Neutral")
+SIZE = 16
+STUDY = dict(
+    epochs=2, lr=3e-3, batch_size=16, seed=0, threads=1, workers=0, device="cpu", amp="none",
+    channels_last=True, augment=False, rotate=10.0, translate=0.1, crop=0.9, balance="none",
+    label_smoothing=0.0, weight_decay=0.0, schedule="none", warmup_epochs=0, early_stopping=0,
+    tta_flip=False,
+)  # fmt: skip
+
+
+def tiny(dropout: float = 0.3, **train: object) -> VariantConfig:
+    """The study's recipe on a network small enough to train in a fraction of a second."""
+    model = ModelSpec(kernel=3, depth=2, channels=(4, 8), hidden=16, dropout=dropout)
+    return VariantConfig("tiny", CLASSES, SIZE, model, TrainSpec(**{**STUDY, **train}))
+
+
+def quadrants(n: int = 192, seed: int = 0, val_shift: int = 0) -> Merged:
+    """Class c brightens quadrant c of noise; 60/20/20 split. val_shift relabels validation
+    images as the next class, so the better a model learns, the worse it validates."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 4, n)
+    x = rng.integers(0, 140, (n, SIZE, SIZE))
+    half = SIZE // 2
+    for i, c in enumerate(y):
+        row, col = divmod(int(c), 2)
+        x[i, row * half : (row + 1) * half, col * half : (col + 1) * half] += 60
+    train, val = n * 6 // 10, n * 2 // 10
+    split = np.repeat(np.array([0, 1, 2], np.uint8), [train, val, n - train - val])
+    y = np.where(split == 1, (y + val_shift) % 4, y)
+    return Merged(x.astype(np.uint8), y.astype(np.int64), split, CLASSES)
+
+
+def weights(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def assert_same_weights(a: nn.Module, b: nn.Module) -> None:
+    wa, wb = weights(a), weights(b)
+    assert wa.keys() == wb.keys()
+    assert all(torch.equal(wa[k], wb[k]) for k in wa), "weights differ"
+
+
+def scores(history: list[dict[str, float]]) -> list[tuple]:
+    """History without the wall-clock fields, which no two runs share."""
+    return [tuple(h[k] for k in ("train_loss", "val_loss", "val_acc", "lr")) for h in history]
+
+
+def test_learns_the_quadrants_well_above_chance():
+    trained = train(tiny(dropout=0.0, epochs=3), quadrants())
+    assert trained.history[-1]["val_acc"] > 60  # chance is 25%
+    assert trained.history[-1]["val_loss"] < trained.history[0]["val_loss"]
+    assert trained.images_per_s > 0
+
+
+def test_prints_the_studys_epoch_line_after_each_epoch(capsys):
+    train(tiny(epochs=2), quadrants())
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("Epoch")]
+    pattern = r"Epoch \[{}/2\], Validation Loss: \d+\.\d{{4}}, Validation Accuracy: \d+\.\d{{2}}%"
+    assert len(lines) == 2
+    for k, line in enumerate(lines, 1):
+        assert re.fullmatch(pattern.format(k), line), line
+
+
+def test_two_runs_with_every_random_option_on_are_bit_identical():
+    recipe = tiny(augment=True, balance="sampler", label_smoothing=0.1, schedule="cosine")
+    first, second = train(recipe, quadrants()), train(recipe, quadrants())
+    assert scores(first.history) == scores(second.history)
+    assert_same_weights(first.model, second.model)
+
+
+def test_a_resumed_run_ends_exactly_where_an_uninterrupted_one_does(tmp_path, capsys):
+    recipe = tiny(augment=True, epochs=2)
+    whole = train(recipe, quadrants())
+    ckpt, live = tmp_path / "last.pt", tmp_path / "live"
+    train(
+        tiny(augment=True, epochs=1), quadrants(), fingerprint="f", checkpoint=ckpt, live_dir=live
+    )
+    (live / "plots" / "metrics" / "val_loss.tsv").unlink()  # as DVC deletes outputs before a run
+    capsys.readouterr()
+    resumed = train(recipe, quadrants(), fingerprint="f", checkpoint=ckpt, live_dir=live)
+    out = capsys.readouterr().out
+    assert "resuming" in out and "Epoch [1/2]" not in out and "Epoch [2/2]" in out
+    assert scores(resumed.history) == scores(whole.history)
+    assert_same_weights(resumed.model, whole.model)
+    for name in ("train_loss", "val_loss", "val_acc"):
+        rows = (live / "plots" / "metrics" / f"{name}.tsv").read_text().splitlines()
+        assert [r.split("\t")[0] for r in rows] == ["step", "0", "1"]
+
+
+def test_a_checkpoint_of_other_settings_is_ignored(tmp_path, capsys):
+    ckpt = tmp_path / "last.pt"
+    train(tiny(epochs=1), quadrants(), fingerprint="a", checkpoint=ckpt)
+    train(tiny(epochs=1), quadrants(), fingerprint="b", checkpoint=ckpt)
+    out = capsys.readouterr().out
+    assert out.count("Epoch [1/1]") == 2 and "starting afresh" in out
+
+
+def test_early_stopping_keeps_the_best_epochs_weights():
+    data = quadrants(val_shift=1)  # validation loss rises as the model learns
+    stopped = train(tiny(epochs=6, early_stopping=2), data)
+    assert len(stopped.history) == 3  # epoch 1 is best, then two epochs without improvement
+    assert stopped.kept_epoch == 1
+    assert stopped.history[2]["val_loss"] > stopped.history[0]["val_loss"]
+    assert_same_weights(stopped.model, train(tiny(epochs=1), data).model)
+
+
+def test_learning_rate_schedules_per_step():
+    spec = TrainSpec(**{**STUDY, "epochs": 4, "lr": 1.0, "warmup_epochs": 1})
+    assert [lr_at(s, 10, spec) for s in (0, 4, 9, 10, 39)] == [1 / 11, 5 / 11, 10 / 11, 1, 1]
+    cosine = TrainSpec(**{**STUDY, "epochs": 4, "lr": 1.0, "schedule": "cosine"})
+    assert [lr_at(e * 10, 10, cosine) for e in range(4)] == pytest.approx(
+        [1, 0.8536, 0.5, 0.1464], abs=1e-4
+    )
+    step = TrainSpec(**{**STUDY, "epochs": 4, "lr": 1.0, "schedule": "step"})
+    assert [lr_at(e * 10, 10, step) for e in range(4)] == pytest.approx([1, 1, 0.1, 0.01])
+
+
+def test_weight_decay_switches_adam_to_adamw():
+    params = list(nn.Linear(2, 2).parameters())
+    assert type(make_optimizer(params, TrainSpec(**STUDY))) is torch.optim.Adam
+    decayed = make_optimizer(params, TrainSpec(**{**STUDY, "weight_decay": 0.01}))
+    assert type(decayed) is torch.optim.AdamW and decayed.defaults["weight_decay"] == 0.01
+
+
+def test_each_epoch_logs_the_learning_rate_it_started_with():
+    recipe = tiny(epochs=3, schedule="cosine", warmup_epochs=1, lr=0.01)
+    trained = train(recipe, quadrants())
+    steps = math.ceil(len(quadrants().part("train")[1]) / recipe.train.batch_size)
+    expected = [lr_at(e * steps, steps, recipe.train) for e in range(3)]
+    assert [h["lr"] for h in trained.history] == expected
+    assert expected[0] < expected[1] > expected[2]
+
+
+def test_weighted_loss_uses_inverse_class_frequencies():
+    labels = np.array([0] * 60 + [1] * 30 + [2] * 10)
+    w = class_weights(labels, 4)
+    assert w[:3] * np.array([60, 30, 10]) == pytest.approx([100 / 4] * 3)
+    assert w[3] == 0  # absent class
+
+
+def test_the_summed_loss_over_the_weight_total_is_torchs_mean_loss():
+    """What lets DDP ranks split a batch unevenly and still average to the global mean."""
+    logits, y = torch.randn(10, 4), torch.tensor([0, 0, 0, 0, 1, 1, 2, 3, 3, 3])
+    w = torch.tensor([0.5, 2.0, 1.0, 3.0])
+    mean = nn.CrossEntropyLoss(weight=w, label_smoothing=0.1)(logits, y)
+    summed = nn.CrossEntropyLoss(weight=w, label_smoothing=0.1, reduction="sum")
+    parts = summed(logits[:3], y[:3]) + summed(logits[3:], y[3:])
+    torch.testing.assert_close(parts / w[y].sum(), mean)
+
+
+def test_the_balanced_sampler_draws_classes_evenly_and_reproducibly():
+    labels = np.array([0] * 900 + [1] * 100)
+    order = epoch_order(labels, seed=0, epoch=0, balance="sampler")
+    assert len(order) == len(labels)
+    assert Counter(labels[order].tolist())[1] / len(order) == pytest.approx(0.5, abs=0.05)
+    assert np.array_equal(order, epoch_order(labels, seed=0, epoch=0, balance="sampler"))
+    assert not np.array_equal(order, epoch_order(labels, seed=0, epoch=1, balance="sampler"))
+    assert sorted(epoch_order(labels, 0, 0, "none")) == list(range(1000))
+
+
+def test_augmentation_touches_training_batches_only(monkeypatch):
+    seen = []
+    original = batches.augment_batch
+    monkeypatch.setattr(
+        batches, "augment_batch", lambda x, t: seen.append(len(x)) or original(x, t)
+    )
+    data = quadrants()
+    plain, augmented = train(tiny(epochs=2), data), train(tiny(epochs=2, augment=True), data)
+    assert sum(seen) == 2 * len(data.part("train")[1])  # no validation image went through it
+    assert plain.history[0]["train_loss"] != augmented.history[0]["train_loss"]
+
+
+def test_flip_only_augmentation_mirrors_about_half_the_images():
+    x = torch.rand(64, 1, SIZE, SIZE)
+    theta = random_affine(
+        64, Augment(rotate=0, translate=0, crop=1), torch.Generator().manual_seed(0)
+    )
+    out = batches.augment_batch(x, theta)
+    mirrored = [torch.allclose(o, i.flip(-1), atol=1e-5) for o, i in zip(out, x, strict=True)]
+    kept = [torch.allclose(o, i, atol=1e-5) for o, i in zip(out, x, strict=True)]
+    assert all(m != k for m, k in zip(mirrored, kept, strict=True))
+    assert 20 < sum(mirrored) < 44
+
+
+def test_loader_workers_give_the_same_run_as_in_loop_batches():
+    in_loop, loaded = (
+        train(tiny(epochs=1), quadrants()),
+        train(tiny(epochs=1, workers=1), quadrants()),
+    )
+    assert_same_weights(in_loop.model, loaded.model)
+
+
+@pytest.mark.parametrize("world", [1, 2, 3, 5])
+def test_rank_shards_partition_every_batch(world):
+    for n in range(12):
+        parts = [
+            np.arange(n)[Runtime(torch.device("cpu"), r, world).shard(n)] for r in range(world)
+        ]
+        assert np.array_equal(np.concatenate(parts), np.arange(n))
+        assert max(map(len, parts)) - min(map(len, parts)) <= 1
+
+
+def test_classes_that_differ_from_the_config_stop_with_one_sentence():
+    data = quadrants()
+    other = Merged(data.x, data.y, data.split, ("a", "b", "c", "d"))
+    with pytest.raises(TrainingError, match="differ from the config"):
+        train(tiny(), other)
