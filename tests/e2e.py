@@ -23,6 +23,9 @@ def tiny_params(**overrides: object) -> dict:
     params["train"].update(epochs=2, batch_size=32, threads=1)
     params["model"]["channels"] = [8, 16, 16, 16, 16]
     params["model"]["hidden"] = 32
+    for override in params["variants"].values():
+        if "epochs" in (override or {}).get("train", {}):
+            override["train"]["epochs"] = 2
     for dotted, value in overrides.items():
         *parents, last = dotted.split(".")
         node = params
@@ -49,6 +52,7 @@ class Project:
         self.run("git", "config", "user.name", "CI")
         self.run("dvc", "init", "-q")
         self.run("dvc", "config", "core.analytics", "false")
+        shutil.copytree(ROOT / ".dvc" / "plots", path / ".dvc" / "plots")  # custom templates
         self.commit("project")
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:

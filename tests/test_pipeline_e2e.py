@@ -9,12 +9,13 @@ import re
 
 import pytest
 import yaml
+from PIL import Image
 
 from e2e import Project, tiny_params
 
 pytestmark = pytest.mark.e2e
 
-VARIANTS = ("main", "variant1", "variant2")
+VARIANTS = ("main", "variant1", "variant2", "tuned")
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +66,7 @@ def test_second_repro_runs_nothing(project, first_repro):
 def test_kernel_experiment_retrains_only_what_it_changes(project, first_repro):
     done = project.dvc("exp", "run", "-n", "kernel4", "-S", "model.kernel=4")
     stages = ran_stages(done.stdout)
-    assert {"train@main", "train@variant2", "evaluate@main"} <= stages
+    assert {"train@main", "train@variant2", "train@tuned", "evaluate@main"} <= stages
     assert "train@variant1" not in stages and "clean@rafdb" not in stages
     assert "Stage 'train@variant1' didn't change, skipping" in done.stdout
     shown = project.dvc("exp", "show", "--json").stdout
@@ -85,3 +86,27 @@ def test_bad_param_stops_with_one_sentence(project, first_repro):
     assert done.returncode != 0
     assert "error: model.kernel is 0; allowed range [1, 11]" in done.stderr + done.stdout
     assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_report_repeats_the_metrics_and_every_figure_decodes(project, first_repro):
+    report = json.loads((project.path / "metrics/report.json").read_text())
+    for variant in VARIANTS:
+        metrics = json.loads((project.path / f"metrics/{variant}.json").read_text())
+        assert report["table2"][variant]["accuracy"] == metrics["accuracy"]
+        for cls, scores in metrics["per_class"].items():
+            assert report["table1"][variant][cls]["precision"] == scores["precision"]
+        for name in ("confusion", "errors", "feature_maps"):
+            with Image.open(project.path / f"plots/{variant}/{name}.png") as image:
+                image.load()
+                assert min(image.size) > 200
+    markdown = (project.path / "metrics/report.md").read_text()
+    assert "Table 1" in markdown and "Table 2" in markdown and "Epoch [2/2]" in markdown
+
+
+def test_plots_show_and_diff_between_experiments(project, first_repro):
+    project.dvc("exp", "run", "-n", "augmented", "-S", "train.augment=true")
+    shown = project.dvc("plots", "show", "-o", "show_html")
+    assert (project.path / "show_html/index.html").stat().st_size > 10_000, shown.stdout
+    project.dvc("plots", "diff", "HEAD", "augmented", "-o", "diff_html")
+    html = (project.path / "diff_html/index.html").read_text()
+    assert "augmented" in html and "confusion" in html

@@ -261,6 +261,7 @@ def test_dvc_plots_show_renders_the_plots_config(tmp_path, label, plots):
 
     assert run("git", "init", "-q").returncode == 0
     assert run("dvc", "init", "-q").returncode == 0
+    shutil.copytree(ROOT / ".dvc" / "plots", tmp_path / ".dvc" / "plots")  # custom templates
     (tmp_path / "dvc.yaml").write_text(yaml.safe_dump({"plots": plots}, sort_keys=False))
     fake_plot_files(tmp_path, plots)
     done = run("dvc", "plots", "show", "-o", "html")
