@@ -211,10 +211,11 @@ def test_report_names_the_missing_input(tmp_path):
 
 
 def test_report_stage_defaults_to_the_variants_in_params(tmp_path):
-    root = make_root(tmp_path)
+    variants = list(yaml.safe_load((ROOT / "params.yaml").read_text())["variants"])
+    root = make_root(tmp_path, variants)
     shutil.copy(ROOT / "params.yaml", root / "params.yaml")
     load_stage("report").main(["--root", str(root), "--out", str(root / "out")])
-    assert json.loads((root / "out" / "report.json").read_text())["variants"] == list(VARIANTS)
+    assert json.loads((root / "out" / "report.json").read_text())["variants"] == variants
     assert "(../plots/variant2/errors.png)" in (root / "out" / "report.md").read_text()
 
 
