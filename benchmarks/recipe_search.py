@@ -4,7 +4,7 @@
 
 Needs data/merged/dataset.npz (run `make repro` or `dvc repro merge` first). Selection uses the
 validation split's macro F1 only; the test split is left for the pipeline's evaluate stage, so
-the gain the README states for `tuned` is not fitted to the test set. About 10 minutes for all
+the gain the README states for `tuned` is not fitted to the test set. About 5 minutes for all
 recipes on 2 CPU cores.
 """
 
