@@ -16,9 +16,9 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 repro: $(VENV)/.installed  ## build everything from params.yaml (default: the embedded synthetic data)
 	$(RUN) dvc repro
 	@echo
-	$(RUN) dvc metrics show
-	@echo
-	@echo "Metrics: metrics/<variant>.json and metrics/report.md; plots: plots/ (dvc plots show)"
+	@awk '/^## Table 2/{p=1} /^## Validation/{p=0} p' metrics/report.md
+	@echo "All tables: metrics/report.md; metrics: metrics/<variant>.json (dvc metrics show);"
+	@echo "figures: plots/ (dvc plots show)"
 
 test: $(VENV)/.installed lint  ## lint, then the whole test suite (unit + end-to-end dvc runs)
 	$(RUN) pytest
