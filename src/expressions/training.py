@@ -55,8 +55,7 @@ def fingerprint(variant: VariantConfig, dataset: Path) -> str:
         digest.update(Path(module.__file__).read_bytes())
     digest.update(Path(__file__).read_bytes())
     with open(dataset, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
+        digest.update(hashlib.file_digest(fh, "sha256").digest())
     return digest.hexdigest()
 
 
