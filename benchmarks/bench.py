@@ -39,14 +39,15 @@ from torch import nn
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
-from expressions import batches, device, training
 from expressions.atomic import write_json
 from expressions.config import VariantConfig, load_params
-from expressions.distributed import Runtime
-from expressions.images import clean_files
-from expressions.merged import Merged
-from expressions.model import build_model
-from expressions.sources.synthetic import OAHEGA, write_synthetic
+from expressions.data.dataset import Merged
+from expressions.data.images import clean_files
+from expressions.data.synthetic import OAHEGA, write_synthetic
+from expressions.training import batches, device
+from expressions.training import loop as training
+from expressions.training.distributed import Runtime
+from expressions.training.model import build_model
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZE, MIN_SIDE = 48, 16  # params.yaml's data.image_size and data.min_side

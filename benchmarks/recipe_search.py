@@ -15,13 +15,13 @@ import dataclasses
 import time
 from pathlib import Path
 
+from expressions.analysis.evaluation import predict_split
+from expressions.analysis.metrics import classification_metrics
 from expressions.atomic import write_json
 from expressions.config import load_params
-from expressions.device import pick_device
-from expressions.evaluation import predict_split
-from expressions.merged import load_merged
-from expressions.metrics import classification_metrics
-from expressions.training import train
+from expressions.data.dataset import load_merged
+from expressions.training.device import pick_device
+from expressions.training.loop import train
 
 SAMPLER = {"balance": "sampler", "augment": True, "schedule": "cosine", "warmup_epochs": 1}
 RECIPES: dict[str, dict] = {

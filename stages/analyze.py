@@ -10,8 +10,9 @@ import argparse
 from pathlib import Path
 
 from expressions import cli
-from expressions.analysis import AnalysisError, analyze, read_predictions
-from expressions.merged import load_merged
+from expressions.analysis.variant_figures import analyze, read_predictions
+from expressions.data.dataset import load_merged
+from expressions.errors import AnalysisError
 
 
 def main(argv: list[str]) -> None:
@@ -29,7 +30,9 @@ def main(argv: list[str]) -> None:
             raise AnalysisError(f"{path} not found; run `dvc repro {stage}` first")
     merged = load_merged(args.data)
     predictions = read_predictions(out / "predictions.csv", merged)
-    from expressions.model import load_model  # imports torch: only once the inputs look right
+    from expressions.training.model import (
+        load_model,  # imports torch: only once the inputs look right
+    )
 
     model, _ = load_model(weights, device="cpu")
     written = analyze(args.variant, model, merged, predictions, out, seed=args.seed)

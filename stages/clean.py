@@ -4,8 +4,8 @@ from pathlib import Path
 
 from expressions import cli
 from expressions.atomic import atomic_path, write_json
-from expressions.cleaning import clean_dataset, save_clean
 from expressions.config import load_params
+from expressions.data.cleaning import clean_dataset, save_clean
 
 
 def main(argv: list[str]) -> None:

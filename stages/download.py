@@ -10,8 +10,8 @@ from pathlib import Path
 from expressions import cli
 from expressions.atomic import atomic_path, write_json
 from expressions.config import load_params
-from expressions.fetch import fetch_kaggle, fetch_local
-from expressions.sources.synthetic import write_synthetic
+from expressions.data.fetch import fetch_kaggle, fetch_local
+from expressions.data.synthetic import write_synthetic
 
 
 def main(argv: list[str]) -> None:

@@ -7,13 +7,13 @@ image with every class probability) feeds the confusion figure and the error gal
 from pathlib import Path
 
 from expressions import cli
+from expressions.analysis.evaluation import predict_split, predictions_frame
+from expressions.analysis.metrics import classification_metrics, format_tables
 from expressions.atomic import write_json, write_text
 from expressions.config import VariantConfig
-from expressions.device import make_deterministic, pick_device, set_threads
-from expressions.evaluation import predict_split, predictions_frame
-from expressions.merged import load_merged
-from expressions.metrics import classification_metrics, format_tables
-from expressions.model import load_model
+from expressions.data.dataset import load_merged
+from expressions.training.device import make_deterministic, pick_device, set_threads
+from expressions.training.model import load_model
 
 
 def main(argv: list[str]) -> None:

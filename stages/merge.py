@@ -5,10 +5,10 @@ from pathlib import Path
 
 from expressions import cli
 from expressions.atomic import atomic_path, write_json
-from expressions.cleaning import load_clean
 from expressions.config import load_params
-from expressions.merge import Part, merge_parts
-from expressions.merged import SPLITS, save_merged
+from expressions.data.cleaning import load_clean
+from expressions.data.dataset import SPLITS, save_merged
+from expressions.data.merge import Part, merge_parts
 
 
 def main(argv: list[str]) -> None:

@@ -7,8 +7,8 @@ import argparse
 from pathlib import Path
 
 from expressions import cli
+from expressions.analysis.report import write_report
 from expressions.config import load_params
-from expressions.report import write_report
 
 
 def main(argv: list[str]) -> None:

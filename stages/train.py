@@ -9,10 +9,10 @@ from pathlib import Path
 
 from expressions import cli
 from expressions.config import VariantConfig
-from expressions.distributed import launch
-from expressions.merged import load_merged
-from expressions.model import save_model
-from expressions.training import fingerprint, train
+from expressions.data.dataset import load_merged
+from expressions.training.distributed import launch
+from expressions.training.loop import fingerprint, train
+from expressions.training.model import save_model
 
 DATASET = Path("data/merged/dataset.npz")
 

@@ -7,8 +7,9 @@ import argparse
 from pathlib import Path
 
 from expressions import cli
-from expressions.dataviz import DataVizError, read_manifest, visualize
-from expressions.merged import load_merged
+from expressions.analysis.data_figures import read_manifest, visualize
+from expressions.data.dataset import load_merged
+from expressions.errors import AnalysisError
 
 
 def main(argv: list[str]) -> None:
@@ -19,7 +20,7 @@ def main(argv: list[str]) -> None:
     args = parser.parse_args(argv)
     npz = args.data / "dataset.npz"
     if not npz.exists():
-        raise DataVizError(f"{npz} not found; run `dvc repro merge` first")
+        raise AnalysisError(f"{npz} not found; run `dvc repro merge` first")
     merged = load_merged(npz)
     manifest = read_manifest(args.data / "manifest.csv", merged)
     written = visualize(merged, manifest, args.out, seed=args.seed)

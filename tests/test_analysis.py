@@ -13,8 +13,9 @@ import torch
 from test_dataviz import CLASSES, load_stage, make_merged, png_size
 from torch import nn
 
-from expressions import analysis
-from expressions.merged import SPLITS, save_merged
+from expressions.analysis import confusion, error_gallery, feature_maps, variant_figures
+from expressions.data.dataset import SPLITS, save_merged
+from expressions.errors import AnalysisError
 
 
 class TinyNet(nn.Module):
@@ -71,30 +72,30 @@ def make_predictions(merged, wrong_every: int = 3) -> pd.DataFrame:
 def test_confusion_counts_rates_and_pairs():
     actual = ["Angry", "Angry", "Angry", "Happy", "Happy", "Neutral"]
     predicted = ["Angry", "Happy", "Happy", "Angry", "Happy", "Neutral"]
-    counts = analysis.confusion_counts(actual, predicted, CLASSES)
+    counts = confusion.confusion_counts(actual, predicted, CLASSES)
     assert counts.sum() == 6
     assert counts[0, 2] == 2 and counts[2, 0] == 1
-    rates = analysis.row_rates(counts)
+    rates = confusion.row_rates(counts)
     assert rates[0].tolist() == pytest.approx([1 / 3, 0, 2 / 3, 0])
     assert rates[1].tolist() == [0, 0, 0, 0]  # Engaged has no test images: no division by zero
-    pairs = analysis.confused_pairs(counts, CLASSES)
+    pairs = confusion.confused_pairs(counts, CLASSES)
     assert pairs.to_dict("records") == [
         {"actual": "Angry", "predicted": "Happy", "count": 2, "share": 0.6667},
         {"actual": "Happy", "predicted": "Angry", "count": 1, "share": 0.5},
     ]
-    assert analysis.confused_pairs(np.eye(4, dtype=int), CLASSES).empty
+    assert confusion.confused_pairs(np.eye(4, dtype=int), CLASSES).empty
 
 
 def test_confusion_png_has_the_documented_size(tmp_path):
     counts = np.array([[5, 1, 0, 0], [0, 3, 2, 0], [1, 0, 7, 0], [0, 0, 1, 4]])
-    path = analysis.plot_confusion(counts, CLASSES, tmp_path / "c.png", title="main")
+    path = confusion.plot_confusion(counts, CLASSES, tmp_path / "c.png", title="main")
     assert png_size(path) == (880, 740)
 
 
 def test_most_confident_errors_come_first():
     merged = make_merged()
     predictions = make_predictions(merged)
-    errors = analysis.most_confident_errors(predictions, 3)
+    errors = error_gallery.most_confident_errors(predictions, 3)
     assert (errors["actual"] != errors["predicted"]).all()
     assert errors["confidence"].is_monotonic_decreasing
     wrong = predictions[predictions["actual"] != predictions["predicted"]]
@@ -104,12 +105,14 @@ def test_most_confident_errors_come_first():
 def test_error_gallery_png_with_and_without_errors(tmp_path):
     merged = make_merged()
     predictions = make_predictions(merged)
-    assert png_size(analysis.plot_errors(predictions, merged, tmp_path / "e.png", title="m")) == (
+    assert png_size(
+        error_gallery.plot_errors(predictions, merged, tmp_path / "e.png", title="m")
+    ) == (
         1320,
         470,
     )
     right = predictions.assign(predicted=predictions["actual"])
-    assert png_size(analysis.plot_errors(right, merged, tmp_path / "n.png", title="m")) == (
+    assert png_size(error_gallery.plot_errors(right, merged, tmp_path / "n.png", title="m")) == (
         1320,
         470,
     )
@@ -117,8 +120,8 @@ def test_error_gallery_png_with_and_without_errors(tmp_path):
 
 def test_one_seeded_test_image_per_class():
     merged = make_merged()
-    picks = analysis.pick_per_class(merged, seed=1)
-    assert picks == analysis.pick_per_class(merged, seed=1)
+    picks = feature_maps.pick_per_class(merged, seed=1)
+    assert picks == feature_maps.pick_per_class(merged, seed=1)
     assert [int(merged.y[r]) for r in picks] == [0, 1, 2, 3]
     assert all(merged.split[r] == SPLITS.index("test") for r in picks)
 
@@ -126,50 +129,50 @@ def test_one_seeded_test_image_per_class():
 def test_feature_maps_hook_every_block_and_clean_up():
     model = TinyNet(depth=3)
     images = make_merged().x[:2]
-    maps = analysis.feature_maps(model, images)
+    maps = feature_maps.feature_maps(model, images)
     assert [m.shape for m in maps] == [(2, 4, 6, 6), (2, 5, 3, 3), (2, 6, 1, 1)]
     assert all(not block._forward_hooks for block in model.blocks)
-    strongest = analysis.strongest_channels(maps[0], 2)
+    strongest = feature_maps.strongest_channels(maps[0], 2)
     means = maps[0].mean(axis=(2, 3))
     assert means[0, strongest[0, 0]] == means[0].max()
 
 
 def test_feature_maps_prefer_the_activation_before_pooling():
     model = TinyNet(depth=2, named=True)  # blocks name their LeakyReLU `act`, as model.py does
-    maps = analysis.feature_maps(model, make_merged().x[:1])
+    maps = feature_maps.feature_maps(model, make_merged().x[:1])
     assert [m.shape for m in maps] == [(1, 4, 12, 12), (1, 5, 6, 6)]
     assert maps[0].min() < 0  # LeakyReLU output, not yet pooled
 
 
 def test_feature_maps_use_the_models_own_normalisation():
     model = TinyNet(normalize=True)
-    analysis.feature_maps(model, make_merged().x[:2])
+    feature_maps.feature_maps(model, make_merged().x[:2])
     assert model.seen[0].dtype == torch.uint8 and model.seen[0].shape == (2, 1, 12, 12)
 
 
 def test_feature_maps_need_blocks():
-    with pytest.raises(analysis.AnalysisError, match=r"model\.blocks"):
-        analysis.feature_maps(nn.Linear(2, 2), make_merged().x[:1])
+    with pytest.raises(AnalysisError, match=r"model\.blocks"):
+        feature_maps.feature_maps(nn.Linear(2, 2), make_merged().x[:1])
 
 
 def test_read_predictions_checks_the_contract(tmp_path):
     merged = make_merged()
     path = tmp_path / "predictions.csv"
-    with pytest.raises(analysis.AnalysisError, match="run the evaluate stage"):
-        analysis.read_predictions(path, merged)
+    with pytest.raises(AnalysisError, match="run the evaluate stage"):
+        variant_figures.read_predictions(path, merged)
     make_predictions(merged).assign(actual="Sad").to_csv(path, index=False)
-    with pytest.raises(analysis.AnalysisError, match="'Sad'"):
-        analysis.read_predictions(path, merged)
+    with pytest.raises(AnalysisError, match="'Sad'"):
+        variant_figures.read_predictions(path, merged)
     make_predictions(merged).assign(index=999).to_csv(path, index=False)
-    with pytest.raises(analysis.AnalysisError, match="index outside"):
-        analysis.read_predictions(path, merged)
+    with pytest.raises(AnalysisError, match="index outside"):
+        variant_figures.read_predictions(path, merged)
 
 
 def test_analyze_writes_all_outputs(tmp_path):
     merged = make_merged()
     predictions = make_predictions(merged)
     torch.manual_seed(0)
-    written = analysis.analyze("main", TinyNet(depth=2), merged, predictions, tmp_path)
+    written = variant_figures.analyze("main", TinyNet(depth=2), merged, predictions, tmp_path)
     assert [p.name for p in written] == [
         "confusion.png",
         "confused_pairs.csv",
@@ -197,13 +200,13 @@ def test_analyze_stage_loads_the_model_through_the_model_module(tmp_path, monkey
         calls.append((path, device))
         return TinyNet(depth=2), None
 
-    fake = types.ModuleType("expressions.model")
+    fake = types.ModuleType("expressions.training.model")
     fake.load_model = load_model
-    monkeypatch.setitem(sys.modules, "expressions.model", fake)
+    monkeypatch.setitem(sys.modules, "expressions.training.model", fake)
     monkeypatch.chdir(tmp_path)
     stage = load_stage("analyze")
     stage.main(["main"])
     assert calls and calls[0][1] == "cpu"
     assert png_size(tmp_path / "plots" / "main" / "feature_maps.png") == (1150, 620)
-    with pytest.raises(analysis.AnalysisError, match=r"run `dvc repro train@variant1` first"):
+    with pytest.raises(AnalysisError, match=r"run `dvc repro train@variant1` first"):
         stage.main(["variant1"])

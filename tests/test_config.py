@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from expressions.config import ConfigError, VariantConfig, load_params, parse_params
+from expressions.config import VariantConfig, load_params, parse_params
+from expressions.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = yaml.safe_load((ROOT / "params.yaml").read_text())

@@ -12,8 +12,10 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from expressions import dataviz, figures
-from expressions.merged import SPLITS, Merged, save_merged
+from expressions.analysis import data_figures as dataviz
+from expressions.analysis import figures
+from expressions.data.dataset import SPLITS, Merged, save_merged
+from expressions.errors import AnalysisError
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = ("Angry", "Engaged", "Happy", "Neutral")
@@ -90,10 +92,10 @@ def test_read_manifest_rejects_a_manifest_of_another_dataset(tmp_path):
     merged = make_merged()
     path = tmp_path / "manifest.csv"
     make_manifest(merged).iloc[:-1].to_csv(path, index=False)
-    with pytest.raises(dataviz.DataVizError, match="59 rows but the dataset has 60"):
+    with pytest.raises(AnalysisError, match="59 rows but the dataset has 60"):
         dataviz.read_manifest(path, merged)
     make_manifest(merged).drop(columns="dataset").to_csv(path, index=False)
-    with pytest.raises(dataviz.DataVizError, match="lacks column"):
+    with pytest.raises(AnalysisError, match="lacks column"):
         dataviz.read_manifest(path, merged)
 
 
@@ -144,12 +146,14 @@ def test_visualize_stage_writes_plots_data(tmp_path):
     make_manifest(merged).to_csv(data / "manifest.csv", index=False)
     load_stage("visualize").main(["--data", str(data), "--out", str(tmp_path / "out")])
     assert png_size(tmp_path / "out" / "class_counts.png") == (1200, 500)
-    with pytest.raises(dataviz.DataVizError, match="run `dvc repro merge` first"):
+    with pytest.raises(AnalysisError, match="run `dvc repro merge` first"):
         load_stage("visualize").main(["--data", str(tmp_path / "nowhere")])
 
 
 def test_visualize_stage_reports_one_sentence_and_exit_1(tmp_path):
-    pytest.importorskip("expressions.fetch", reason="expressions.cli needs expressions.fetch")
+    pytest.importorskip(
+        "expressions.data.fetch", reason="expressions.cli needs expressions.data.fetch"
+    )
     done = subprocess.run(
         [sys.executable, str(ROOT / "stages" / "visualize.py"), "--data", str(tmp_path)],
         capture_output=True,

@@ -10,11 +10,11 @@ import pandas as pd
 import torch
 from test_training import quadrants, tiny
 
-from expressions.distributed import launch
-from expressions.evaluation import predict_split
-from expressions.merged import load_merged, save_merged
-from expressions.model import load_model
-from expressions.training import train
+from expressions.analysis.evaluation import predict_split
+from expressions.data.dataset import load_merged, save_merged
+from expressions.training.distributed import launch
+from expressions.training.loop import train
+from expressions.training.model import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from expressions.images import UnreadableImage, clean_files, load_gray
+from expressions.data.images import UnreadableImage, clean_files, load_gray
 
 
 def save(path, mode, size=(60, 40), value=128):

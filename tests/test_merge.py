@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from expressions.merge import Part, merge_parts
-from expressions.merged import SPLITS, load_merged, save_merged
+from expressions.data.dataset import SPLITS, load_merged, save_merged
+from expressions.data.merge import Part, merge_parts
 
 CLASSES = ("Angry", "Happy", "Neutral")
 

@@ -8,8 +8,8 @@ import torch
 from sklearn.metrics import f1_score, precision_score, recall_score
 from torch import nn
 
-from expressions.evaluation import Predictions, predict_proba, predictions_frame
-from expressions.metrics import classification_metrics, format_tables, harmonic_mean
+from expressions.analysis.evaluation import Predictions, predict_proba, predictions_frame
+from expressions.analysis.metrics import classification_metrics, format_tables, harmonic_mean
 
 CLASSES = ("Angry", "Engaged", "Happy", "Neutral")
 ACTUAL = [0, 0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 3]

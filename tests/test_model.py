@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from expressions.config import ModelSpec, TrainSpec, VariantConfig
-from expressions.model import build_model, load_model, save_model
+from expressions.training.model import build_model, load_model, save_model
 
 CHANNELS = (32, 64, 128, 256, 512)
 

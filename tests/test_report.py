@@ -17,7 +17,8 @@ import yaml
 from PIL import Image
 from test_dataviz import CLASSES, load_stage
 
-from expressions import report
+from expressions.analysis import report
+from expressions.errors import AnalysisError
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = ("main", "variant1", "variant2")
@@ -198,15 +199,15 @@ def test_report_markdown_sections_and_relative_links(tmp_path):
 
 def test_report_names_the_missing_input(tmp_path):
     root = make_root(tmp_path, variants=("main",))
-    with pytest.raises(report.ReportError, match=r"variant1\.json not found.*evaluate@variant1"):
+    with pytest.raises(AnalysisError, match=r"variant1\.json not found.*evaluate@variant1"):
         report.build_report(root, ["main", "variant1"])
     pd.DataFrame({"actual": ["Sad"], "predicted": ["Happy"]}).to_csv(
         root / "plots" / "main" / "confusion.csv", index=False
     )
-    with pytest.raises(report.ReportError, match="names class 'Sad'"):
+    with pytest.raises(AnalysisError, match="names class 'Sad'"):
         report.build_report(root, ["main"])
     (root / CURVE_TSV.format(v="main", m="val_loss")).unlink()
-    with pytest.raises(report.ReportError, match=r"val_loss\.tsv not found"):
+    with pytest.raises(AnalysisError, match=r"val_loss\.tsv not found"):
         report.build_report(root, ["main"])
 
 

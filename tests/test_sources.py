@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from expressions.sources import LAYOUTS, Scan, scan
-from expressions.sources.rafdb import NAMES
+from expressions.data.sources import LAYOUTS, Scan, scan
+from expressions.data.sources.rafdb import NAMES
+from expressions.errors import DataError
 from layouts import (
     FED_CLASSES,
     OAHEGA_CLASSES,
@@ -194,14 +195,14 @@ def test_folder_generic(tmp_path: Path) -> None:
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_no_layout_is_one_clear_sentence(tmp_path: Path, layout: str) -> None:
     (tmp_path / "README.txt").write_text("nothing here")
-    with pytest.raises(ValueError, match=r"^No .* layout under .*: expected .*\.$") as err:
+    with pytest.raises(DataError, match=r"^No .* layout under .*: expected .*\.$") as err:
         scan(layout, tmp_path)
     assert str(tmp_path) in str(err.value)
 
 
 def test_dispatcher_rejects_unknown_layout_and_non_folders(tmp_path: Path) -> None:
     assert LAYOUTS == ("rafdb", "oahega", "fed2023", "folder")
-    with pytest.raises(ValueError, match="Unknown layout 'fer'"):
+    with pytest.raises(DataError, match="Unknown layout 'fer'"):
         scan("fer", tmp_path)
-    with pytest.raises(ValueError, match="is not a folder"):
+    with pytest.raises(DataError, match="is not a folder"):
         scan("rafdb", tmp_path / "raf.zip")

@@ -15,8 +15,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import train_test_split
 
-from expressions.sources import scan
-from expressions.sources.synthetic import FED, OAHEGA, RAFDB, scaled, write_synthetic
+from expressions.data.sources import scan
+from expressions.data.synthetic import FED, OAHEGA, RAFDB, scaled, write_synthetic
+from expressions.errors import DataError
 
 RAF_NUMBERS = {label.folder: label.name for label in RAFDB}
 
@@ -145,7 +146,7 @@ def test_same_seed_same_bytes_other_seed_other_faces(tmp_path: Path) -> None:
 def test_bad_arguments_raise_one_clear_sentence(
     tmp_path: Path, layout: str, scale: float, message: str
 ) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(DataError, match=message):
         write_synthetic(layout, tmp_path, scale, 0, progress=False)
     assert not any(tmp_path.iterdir())
 

@@ -11,12 +11,13 @@ import pytest
 import torch
 from torch import nn
 
-from expressions import batches
-from expressions.batches import Augment, class_weights, epoch_order, random_affine
 from expressions.config import ModelSpec, TrainSpec, VariantConfig
-from expressions.distributed import Runtime
-from expressions.merged import Merged
-from expressions.training import TrainingError, lr_at, make_optimizer, train
+from expressions.data.dataset import Merged
+from expressions.errors import TrainingError
+from expressions.training import batches
+from expressions.training.batches import Augment, class_weights, epoch_order, random_affine
+from expressions.training.distributed import Runtime
+from expressions.training.loop import lr_at, make_optimizer, train
 
 CLASSES = ("Angry", "Engaged", "Happy", "Neutral")
 SIZE = 16

@@ -1,6 +1,7 @@
-"""How every stage script ends: a result, or one sentence and a non-zero exit, never a traceback.
+"""How every stage script and command ends: a result, or one sentence and exit 1.
 
-Set EXPRESSIONS_DEBUG=1 to get the traceback back when the sentence is not enough.
+Only a UserError (errors.py) becomes a sentence: anything else is a bug in the project and keeps
+its traceback. Set EXPRESSIONS_DEBUG=1 to get the traceback of a UserError too.
 """
 
 from __future__ import annotations
@@ -9,14 +10,14 @@ import os
 import sys
 from collections.abc import Callable
 
+from expressions.errors import UserError
+
 
 def run(main: Callable[[list[str]], None]) -> None:
-    """Call `main(argv)`; user-facing errors become `error: <sentence>` on stderr and exit 1."""
-    from expressions.fetch import FetchError  # the errors a user can cause and fix
-
+    """Call `main(argv)`; a UserError becomes `error: <sentence>` on stderr and exit 1."""
     try:
         main(sys.argv[1:])
-    except (ValueError, FileNotFoundError, FetchError) as err:
+    except UserError as err:
         if os.environ.get("EXPRESSIONS_DEBUG"):
             raise
         print(f"error: {err}", file=sys.stderr)

@@ -16,14 +16,11 @@ from typing import Any
 
 import yaml
 
-from expressions.sources import LAYOUTS
+from expressions.data.sources import LAYOUTS
+from expressions.errors import ConfigError
 
 SOURCES = ("synthetic", "kaggle", "local")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-class ConfigError(ValueError):
-    """A bad parameter, as one sentence that names the key and what is allowed."""
 
 
 def _range(lo: float, hi: float, default: Any = MISSING, *, open_lo: bool = False) -> Any:

@@ -16,7 +16,7 @@ from typing import Any
 import requests
 import urllib3
 
-from expressions.fetch import FetchError
+from expressions.errors import FetchError
 
 CREDENTIALS = (
     "KAGGLE_API_TOKEN, ~/.kaggle/access_token, KAGGLE_USERNAME with KAGGLE_KEY, "

@@ -21,13 +21,10 @@ import zlib
 from pathlib import Path
 
 from expressions.atomic import atomic_path
+from expressions.errors import FetchError
 
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 _ZIP_UTF8 = 0x800  # general-purpose flag: member names are UTF-8, not cp437
-
-
-class FetchError(Exception):
-    """One sentence, shown to the user as is, no traceback."""
 
 
 def fetch_local(src: Path, dest: Path) -> dict:
@@ -50,13 +47,13 @@ def fetch_local(src: Path, dest: Path) -> dict:
 def fetch_kaggle(slug: str, dest: Path) -> dict:
     """Download Kaggle dataset `slug` and extract it as dest; return {"source": "kaggle",
     "slug": ..., "version": ... or None, "bytes": ..., "sha256": ...}."""
-    from expressions import kaggle_source  # the kaggle client is slow to import and authenticates
+    from expressions.data import kaggle  # the kaggle client is slow to import and authenticates
 
     dest = Path(dest)
     _check_free(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".tmp-{dest.name}-download-", dir=dest.parent) as tmp:
-        archive, version = kaggle_source.download(slug, Path(tmp))
+        archive, version = kaggle.download(slug, Path(tmp))
         size, sha256 = digest(archive)
         extract(archive, dest, "zip")
     return {"source": "kaggle", "slug": slug, "version": version, "bytes": size, "sha256": sha256}

@@ -16,8 +16,9 @@ from typing import Any
 
 import pandas as pd
 
-from expressions.analysis import confused_pairs, confusion_counts
+from expressions.analysis.confusion import confused_pairs, confusion_counts
 from expressions.atomic import write_json, write_text
+from expressions.errors import AnalysisError
 
 EPOCH_LINE = (
     "Epoch [{epoch}/{epochs}], Validation Loss: {val_loss:.4f}, Validation Accuracy: {acc:.2f}%"
@@ -38,24 +39,20 @@ VARIANT_PLOTS = {"confusion matrix": "confusion.png", "most confident errors": "
                  "feature maps": "feature_maps.png"}  # fmt: skip
 
 
-class ReportError(ValueError):
-    """A missing or malformed input, as one sentence for the user."""
-
-
 def _read_json(path: Path, stage: str) -> dict[str, Any]:
     if not path.exists():
-        raise ReportError(f"{path} not found; run `dvc repro {stage}` first")
+        raise AnalysisError(f"{path} not found; run `dvc repro {stage}` first")
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as err:
-        raise ReportError(f"{path} is not valid JSON ({err.msg} at line {err.lineno})") from None
+        raise AnalysisError(f"{path} is not valid JSON ({err.msg} at line {err.lineno})") from None
 
 
 def _dig(metrics: dict[str, Any], keys: Sequence[str], where: Path) -> float:
     value: Any = metrics
     for key in keys:
         if not isinstance(value, dict) or key not in value:
-            raise ReportError(f"{where} has no {'.'.join(keys)}")
+            raise AnalysisError(f"{where} has no {'.'.join(keys)}")
         value = value[key]
     return float(value)
 
@@ -63,13 +60,13 @@ def _dig(metrics: dict[str, Any], keys: Sequence[str], where: Path) -> float:
 def read_curve(path: Path, column: str) -> pd.Series:
     """One dvclive TSV as a series indexed by step (dvclive may add a timestamp column)."""
     if not path.exists():
-        raise ReportError(f"{path} not found; run the train stage first")
+        raise AnalysisError(f"{path} not found; run the train stage first")
     frame = pd.read_csv(path, sep="\t")
     if "step" not in frame.columns or column not in frame.columns:
-        raise ReportError(f"{path} needs columns step and {column}")
+        raise AnalysisError(f"{path} needs columns step and {column}")
     values = pd.to_numeric(frame[column], errors="coerce")
     if values.isna().any():
-        raise ReportError(f"{path} has a {column} value that is not a number")
+        raise AnalysisError(f"{path} has a {column} value that is not a number")
     frame = frame.assign(**{column: values.astype(float)})
     return frame.drop_duplicates("step", keep="last").set_index("step")[column]
 
@@ -129,7 +126,7 @@ def variant_section(root: Path, variant: str) -> dict[str, Any]:
     metrics = _read_json(path, f"evaluate@{variant}")
     per_class = metrics.get("per_class")
     if not isinstance(per_class, dict) or not per_class:
-        raise ReportError(f"{path} has no per_class metrics")
+        raise AnalysisError(f"{path} has no per_class metrics")
     classes = list(per_class)
     table1 = {
         c: {k: _dig(per_class, (c, k), path) for k in ("precision", "recall", "f1")}
@@ -155,13 +152,13 @@ def variant_section(root: Path, variant: str) -> dict[str, Any]:
 def read_pairs(path: Path, classes: Sequence[str]) -> list[dict[str, Any]]:
     """The most confused (true, predicted) pairs, counted from evaluate's confusion.csv."""
     if not path.exists():
-        raise ReportError(f"{path} not found; run the evaluate stage first")
+        raise AnalysisError(f"{path} not found; run the evaluate stage first")
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     if not {"actual", "predicted"} <= set(frame.columns):
-        raise ReportError(f"{path} needs columns actual and predicted")
+        raise AnalysisError(f"{path} needs columns actual and predicted")
     unknown = sorted(set(frame["actual"]).union(frame["predicted"]) - set(classes))
     if unknown:
-        raise ReportError(f"{path} names class {unknown[0]!r}, which the metrics do not have")
+        raise AnalysisError(f"{path} names class {unknown[0]!r}, which the metrics do not have")
     counts = confusion_counts(frame["actual"], frame["predicted"], classes)
     return confused_pairs(counts, classes).to_dict("records")
 
@@ -170,7 +167,7 @@ def build_report(root: Path | str, variants: Sequence[str]) -> dict[str, Any]:
     """The whole report as one JSON-ready dict (written as report.json, rendered as report.md)."""
     root = Path(root)
     if not variants:
-        raise ReportError("name at least one variant to report on")
+        raise AnalysisError("name at least one variant to report on")
     sections = {v: variant_section(root, v) for v in variants}
     data = _read_json(root / "metrics" / "data.json", "merge")
     return {

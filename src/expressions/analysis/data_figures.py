@@ -13,8 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from expressions.atomic import write_text
-from expressions.figures import (
+from expressions.analysis.figures import (
     SMALL_SIZE,
     class_colors,
     new_figure,
@@ -22,27 +21,25 @@ from expressions.figures import (
     save_png,
     show_image,
 )
-from expressions.merged import SPLITS, Merged
+from expressions.atomic import write_text
+from expressions.data.dataset import SPLITS, Merged
+from expressions.errors import AnalysisError
 
 MANIFEST_COLUMNS = ("file", "dataset", "label", "class", "split")
 HIST_BIN = 4  # intensity histogram bin width, in grey levels
-
-
-class DataVizError(ValueError):
-    """Inputs that cannot be drawn, as one sentence for the user."""
 
 
 def read_manifest(path: Path | str, merged: Merged) -> pd.DataFrame:
     """The manifest CSV, checked to describe the same rows as the dataset it sits beside."""
     path = Path(path)
     if not path.exists():
-        raise DataVizError(f"{path} not found; run the merge stage first (dvc repro merge)")
+        raise AnalysisError(f"{path} not found; run the merge stage first (dvc repro merge)")
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     missing = [c for c in MANIFEST_COLUMNS if c not in frame.columns]
     if missing:
-        raise DataVizError(f"{path} lacks column(s) {', '.join(missing)}")
+        raise AnalysisError(f"{path} lacks column(s) {', '.join(missing)}")
     if len(frame) != len(merged.y):
-        raise DataVizError(
+        raise AnalysisError(
             f"{path} has {len(frame)} rows but the dataset has {len(merged.y)} images"
         )
     return frame

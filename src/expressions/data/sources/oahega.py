@@ -10,8 +10,8 @@ import csv
 from collections import Counter, defaultdict
 from pathlib import Path, PurePosixPath
 
-from expressions.sources import folder
-from expressions.sources.scan import (
+from expressions.data.sources import folder
+from expressions.data.sources.scan import (
     IMAGE_SUFFIXES,
     Item,
     Scan,
@@ -22,6 +22,7 @@ from expressions.sources.scan import (
     relative,
     subdirs,
 )
+from expressions.errors import DataError
 
 CSV_NAME = "data.csv"
 
@@ -29,7 +30,7 @@ CSV_NAME = "data.csv"
 def scan(root: Path) -> Scan:
     anchor = find_anchor(root, _has_dataset_folder)
     if anchor is None:
-        raise ValueError(
+        raise DataError(
             f"No OAHEGA layout under {root}: expected dataset/<Class>/ folders of images "
             "(e.g. dataset/Happy/)."
         )
@@ -54,7 +55,7 @@ def _read_rows(table: Path) -> list[tuple[str, str]]:
         reader = csv.DictReader(fh)
         columns = {name.strip().lower(): name for name in reader.fieldnames or []}
         if "path" not in columns or "label" not in columns:
-            raise ValueError(f"{table} has no path and label columns, so it cannot be checked.")
+            raise DataError(f"{table} has no path and label columns, so it cannot be checked.")
         return [
             (row[columns["path"]] or "", (row[columns["label"]] or "").strip()) for row in reader
         ]

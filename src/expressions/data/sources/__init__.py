@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from expressions.sources import fed2023, folder, oahega, rafdb
-from expressions.sources.scan import Item, Scan, Skipped
+from expressions.data.sources import fed2023, folder, oahega, rafdb
+from expressions.data.sources.scan import Item, Scan, Skipped
+from expressions.errors import DataError
 
 __all__ = ["LAYOUTS", "Item", "Scan", "Skipped", "scan"]
 
@@ -25,11 +26,11 @@ LAYOUTS = tuple(_SCANNERS)
 def scan(layout: str, root: Path) -> Scan:
     """Every file under `root` as an Item or a Skipped (label files of the layout aside).
 
-    Raises ValueError, one sentence naming `root`, when the layout cannot be found there.
+    Raises DataError, one sentence naming `root`, when the layout cannot be found there.
     """
     if layout not in _SCANNERS:
-        raise ValueError(f"Unknown layout {layout!r}: expected one of {', '.join(LAYOUTS)}.")
+        raise DataError(f"Unknown layout {layout!r}: expected one of {', '.join(LAYOUTS)}.")
     root = Path(root)
     if not root.is_dir():
-        raise ValueError(f"{root} is not a folder: fetch (extract) the dataset before scanning it.")
+        raise DataError(f"{root} is not a folder: fetch (extract) the dataset before scanning it.")
     return _SCANNERS[layout](root)

@@ -7,18 +7,18 @@ import os
 
 import torch
 
+from expressions.errors import TrainingError
+
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-class DeviceError(ValueError):
-    """A device setting this machine cannot honour, as one sentence."""
 
 
 def pick_device(name: str, local_rank: int = 0) -> torch.device:
     """`auto` takes the GPU when there is one; each torchrun process takes its own GPU."""
     cuda = torch.cuda.is_available()
     if name == "cuda" and not cuda:
-        raise DeviceError("train.device is cuda but no CUDA GPU is visible; set it to auto or cpu")
+        raise TrainingError(
+            "train.device is cuda but no CUDA GPU is visible; set it to auto or cpu"
+        )
     if name == "cpu" or not cuda:
         return torch.device("cpu")
     torch.cuda.set_device(local_rank)

@@ -21,7 +21,8 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from expressions.sources import faces
+from expressions.data import faces
+from expressions.errors import DataError
 
 PROTOTYPES: dict[str, dict[str, float]] = {
     "neutral": {},
@@ -178,11 +179,11 @@ def write_synthetic(
     """Write dataset `layout` ("rafdb" | "oahega" | "fed2023") under the (existing, empty) folder
     `root`; return images written per original label name."""
     if layout not in LAYOUTS:
-        raise ValueError(
+        raise DataError(
             f"Unknown synthetic layout {layout!r}: expected one of {', '.join(LAYOUTS)}."
         )
     if not scale > 0:
-        raise ValueError(
+        raise DataError(
             f"The synthetic scale must be a positive fraction of the real counts, not {scale}."
         )
     # One stream per layout, so adding a dataset never changes another's images.

@@ -19,7 +19,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from expressions.device import pick_device
+from expressions.training.device import pick_device
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from expressions.sources.scan import (
+from expressions.data.sources.scan import (
     FOLDER_SUFFIXES,
     SPLIT_NAMES,
     Item,
@@ -23,6 +23,7 @@ from expressions.sources.scan import (
     subdirs,
     walk,
 )
+from expressions.errors import DataError
 
 
 def split_of(name: str) -> str | None:
@@ -36,7 +37,7 @@ def scan(root: Path, suffixes: Iterable[str] = FOLDER_SUFFIXES, name: str = "ima
     base = find_anchor(root, lambda folder: _is_base(folder, suffixes))
     if base is None:
         kinds = ", ".join(sorted(suffixes))
-        raise ValueError(
+        raise DataError(
             f"No {name} layout under {root}: expected [<split>/]<label>/<image> folders "
             f"holding {kinds} files."
         )

@@ -19,7 +19,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from expressions.config import TrainSpec
-from expressions.device import autocast
+from expressions.training.device import autocast
 
 ORDER, AUGMENT, DROPOUT = range(3)  # independent random streams of one epoch
 

@@ -15,8 +15,8 @@ import csv
 from collections.abc import Callable
 from pathlib import Path
 
-from expressions.sources import folder
-from expressions.sources.scan import (
+from expressions.data.sources import folder
+from expressions.data.sources.scan import (
     IMAGE_SUFFIXES,
     Item,
     Scan,
@@ -29,6 +29,7 @@ from expressions.sources.scan import (
     subdirs,
     walk,
 )
+from expressions.errors import DataError
 
 NAMES = {
     "1": "Surprise",
@@ -51,7 +52,7 @@ def scan(root: Path) -> Scan:
     anchor = find_anchor(root, lambda f: child(f, *ORIGINAL_TABLE) is not None)
     if anchor is not None:
         return _scan_original(root, anchor)
-    raise ValueError(
+    raise DataError(
         f"No RAF-DB layout under {root}: expected DATASET/<train|test>/<1..7>/ "
         "or basic/EmoLabel/list_patition_label.txt."
     )
@@ -81,7 +82,7 @@ def _read_table(path: Path) -> Table:
     table: Table = {}
     for row in rows:
         if len(row) != 2:
-            raise ValueError(f"{path} has a row that is not 'image label': {' '.join(row)!r}.")
+            raise DataError(f"{path} has a row that is not 'image label': {' '.join(row)!r}.")
         table[Path(row[0]).name.lower()] = (Path(row[0]).name, row[1])
     return table
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from expressions.images import clean_files
-from expressions.sources import scan
+from expressions.data.images import clean_files
+from expressions.data.sources import scan
 
 INDEX_COLUMNS = ["file", "label", "split"]
 

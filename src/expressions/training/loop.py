@@ -23,21 +23,18 @@ from dvclive import Live
 from torch import nn
 from tqdm import tqdm
 
-from expressions import batches, device, distributed, model
 from expressions.atomic import atomic_path
-from expressions.batches import AUGMENT, DROPOUT, Augment, derived_seed
 from expressions.config import TrainSpec, VariantConfig
-from expressions.distributed import Runtime
-from expressions.merged import Merged
+from expressions.data.dataset import Merged
+from expressions.errors import TrainingError
+from expressions.training import batches, device, distributed, model
+from expressions.training.batches import AUGMENT, DROPOUT, Augment, derived_seed
+from expressions.training.distributed import Runtime
 
 EPOCH_LINE = (
     "Epoch [{epoch}/{epochs}], Validation Loss: {val_loss:.4f}, Validation Accuracy: {val_acc:.2f}%"
 )
 PLOTTED = ("train_loss", "val_loss", "val_acc", "lr")  # dvclive series, one row per epoch
-
-
-class TrainingError(ValueError):
-    """Data that cannot be trained on, as one sentence."""
 
 
 @dataclass

@@ -11,14 +11,11 @@ import pandas as pd
 import torch
 from torch import nn
 
-from expressions.batches import forward_all
 from expressions.config import TrainSpec
-from expressions.device import amp_dtype
-from expressions.merged import SPLITS, Merged
-
-
-class EvaluationError(ValueError):
-    """Nothing to evaluate, as one sentence."""
+from expressions.data.dataset import SPLITS, Merged
+from expressions.errors import AnalysisError
+from expressions.training.batches import forward_all
+from expressions.training.device import amp_dtype
 
 
 @dataclass
@@ -56,7 +53,7 @@ def predict_split(
 ) -> Predictions:
     index = np.flatnonzero(merged.split == SPLITS.index(split))
     if len(index) == 0:
-        raise EvaluationError(f"the dataset has no {split} images to evaluate")
+        raise AnalysisError(f"the dataset has no {split} images to evaluate")
     amp = amp_dtype(spec.amp, device)
     if spec.channels_last:
         model = model.to(memory_format=torch.channels_last)

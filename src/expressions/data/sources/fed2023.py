@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from expressions.sources import folder
-from expressions.sources.scan import IMAGE_SUFFIXES, Scan
+from expressions.data.sources import folder
+from expressions.data.sources.scan import IMAGE_SUFFIXES, Scan
 
 
 def scan(root: Path) -> Scan:

@@ -1,0 +1,1 @@
+"""Raw files to one training array: fetch, parse each layout, decode and clean, merge and split."""

@@ -1,0 +1,48 @@
+"""Every path the pipeline reads or writes, relative to the project root, written out once.
+
+dvc.yaml names the same paths (it cannot import Python); tests/test_structure.py checks that each
+one dvc.yaml declares is spelled the same here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PARAMS = Path("params.yaml")
+RAW = Path("data/raw")  # RAW/<dataset>/ as shipped, RAW/<dataset>.source.json its provenance
+CLEAN = Path("data/clean")  # CLEAN/<dataset>/ grayscale, resized
+CLEAN_REPORTS = Path("metrics/clean")  # CLEAN_REPORTS/<dataset>.json: every skipped file
+MERGED = Path("data/merged")
+DATASET = MERGED / "dataset.npz"
+MANIFEST = MERGED / "manifest.csv"
+DATA_TOTALS = Path("metrics/data.json")
+DATA_DETAILS = Path("metrics/data_details.json")
+DATA_PLOTS = Path("plots/data")
+CONFIGS = Path("configs")  # CONFIGS/<variant>.json: a variant's effective settings
+MODELS = Path("models")  # MODELS/<variant>/model.pt
+CHECKPOINTS = Path("checkpoints")  # CHECKPOINTS/<variant>/last.pt, only while training
+LIVE = Path("dvclive")  # LIVE/<variant>/: per-epoch curves
+TEST_METRICS = Path("metrics/test")  # TEST_METRICS/<variant>.json: Table 1 and Table 2
+PLOTS = Path("plots")  # PLOTS/<variant>/: confusion, predictions, figures
+REPORT_MD = Path("metrics/report.md")
+REPORT_JSON = Path("metrics/report.json")
+
+
+def source_record(dataset: str) -> Path:
+    return RAW / f"{dataset}.source.json"
+
+
+def config(variant: str) -> Path:
+    return CONFIGS / f"{variant}.json"
+
+
+def model(variant: str) -> Path:
+    return MODELS / variant / "model.pt"
+
+
+def checkpoint(variant: str) -> Path:
+    return CHECKPOINTS / variant / "last.pt"
+
+
+def test_metrics(variant: str) -> Path:
+    return TEST_METRICS / f"{variant}.json"

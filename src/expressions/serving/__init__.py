@@ -1,0 +1,1 @@
+"""The trained model outside the pipeline: prediction, export, release and the web page."""

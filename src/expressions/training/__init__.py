@@ -1,0 +1,1 @@
+"""The model and its training: architecture, batches, recipe pieces, the loop, devices, DDP."""
