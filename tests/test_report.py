@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 import yaml
 from PIL import Image
-from test_dataviz import CLASSES, load_stage
 
-from expressions.analysis import report
+from expressions.analysis import report, report_markdown
 from expressions.errors import AnalysisError
+from helpers.builders import CLASSES, load_stage
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = ("main", "variant1", "variant2")
@@ -82,7 +82,7 @@ def proposed_plots(variants=VARIANTS) -> list:
 
 
 def fake_metrics(seed: int) -> dict:
-    """metrics/<variant>.json by the contract, with distinct random numbers per variant."""
+    """metrics/test/<variant>.json by the contract, with distinct random numbers per variant."""
     rng = np.random.default_rng(seed)
     per_class = {
         c: {
@@ -117,9 +117,9 @@ def write_curves(root: Path, variant: str, seed: int, epochs: int = 3, percent=F
 
 def make_root(root: Path, variants=VARIANTS) -> Path:
     """Every input of the report stage, faked by the contracts."""
-    (root / "metrics").mkdir(parents=True, exist_ok=True)
+    (root / "metrics" / "test").mkdir(parents=True, exist_ok=True)
     for i, v in enumerate(variants):
-        (root / "metrics" / f"{v}.json").write_text(json.dumps(fake_metrics(i)))
+        (root / "metrics" / "test" / f"{v}.json").write_text(json.dumps(fake_metrics(i)))
         write_curves(root, v, i)
         (root / "plots" / v).mkdir(parents=True, exist_ok=True)
         rng = np.random.default_rng(i)
@@ -153,16 +153,16 @@ def test_report_numbers_equal_the_metrics_json(tmp_path):
     report.write_report(root, VARIANTS, md, js)
     written, text = json.loads(js.read_text()), md.read_text()
     for v in VARIANTS:
-        metrics = json.loads((root / "metrics" / f"{v}.json").read_text())
+        metrics = json.loads((root / "metrics" / "test" / f"{v}.json").read_text())
         for c in CLASSES:
             for k in ("precision", "recall", "f1", "support"):
                 assert written["table1"][v][c][k] == metrics["per_class"][c][k]
-        for key, _, path in report.TABLE2:
+        for key, _, path in report_markdown.TABLE2:
             value = metrics[path[0]] if len(path) == 1 else metrics[path[0]][path[1]]
             assert written["table2"][v][key] == value
         assert written["table2"][v]["test_images"] == metrics["test_images"]
         cells = table_row(text, v, "## Table 2")
-        expected = [f"{written['table2'][v][k]:.4f}" for k, _, _ in report.TABLE2]
+        expected = [f"{written['table2'][v][k]:.4f}" for k, _, _ in report_markdown.TABLE2]
         assert cells == [*expected, str(metrics["test_images"]), "1234"]
     for c in CLASSES:
         cells = table_row(text, c, "## Table 1")
@@ -176,7 +176,7 @@ def test_epoch_lines_follow_the_study_format(tmp_path):
     rows = report.epochs(tmp_path / "dvclive" / "main")
     acc = pd.read_csv(tmp_path / CURVE_TSV.format(v="main", m="val_acc"), sep="\t")["val_acc"]
     loss = pd.read_csv(tmp_path / CURVE_TSV.format(v="main", m="val_loss"), sep="\t")["val_loss"]
-    assert report.epoch_lines(rows) == [
+    assert report_markdown.epoch_lines(rows) == [
         f"Epoch [{k + 1}/2], Validation Loss: {loss[k]:.4f}, Validation Accuracy: {acc[k] * 100:.2f}%"
         for k in range(2)
     ]

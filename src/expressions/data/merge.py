@@ -15,9 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from expressions.data.dataset import SPLITS, Merged
+from expressions.data.dataset import MANIFEST_COLUMNS, SPLITS, Merged
 
-MANIFEST_COLUMNS = ["file", "dataset", "label", "class", "split"]
 _SPLIT_NAMES = {"train": "train", "val": "val", "test": "test"}
 
 
