@@ -17,8 +17,6 @@ import pandas as pd
 
 from expressions.data.dataset import MANIFEST_COLUMNS, SPLITS, Merged
 
-_SPLIT_NAMES = {"train": "train", "val": "val", "test": "test"}
-
 
 @dataclass(frozen=True)
 class Part:
@@ -72,7 +70,8 @@ def _rows(part: Part, mapping: dict[str, str]) -> pd.DataFrame:
     rows = part.index.copy()
     rows["dataset"] = part.name
     rows["class"] = rows["label"].map(lambda label: lower.get(str(label).lower(), ""))
-    rows["split"] = rows["split"].map(lambda s: _SPLIT_NAMES.get(str(s).lower(), ""))
+    split = rows["split"].astype(str).str.lower()
+    rows["split"] = split.where(split.isin(SPLITS), "")
     return rows
 
 
