@@ -25,7 +25,16 @@ def main(argv: list[str]) -> None:
         report = json.loads((paths.CLEAN_REPORTS / f"{name}.json").read_text())
         parts.append(Part(name, images, index, report))
     labels, split = params.labels, params.split
-    result = merge_parts(parts, labels.classes, labels.map, split.seed, split.test, split.val)
+    result = merge_parts(
+        parts,
+        labels.classes,
+        labels.map,
+        split.seed,
+        split.test,
+        split.val,
+        groups=split.group,
+        near_duplicates=split.near_duplicates,
+    )
     with atomic_path(paths.MERGED) as tmp:
         tmp.mkdir()
         save_merged(tmp / paths.DATASET.name, result.merged)
@@ -38,8 +47,10 @@ def main(argv: list[str]) -> None:
     total = result.totals["total"]
     print(
         f"{total['files']} files: {total['skipped']} skipped, {total['unmapped']} unmapped, "
-        f"{total['duplicates']} duplicates, {total['kept']} kept"
+        f"{total['duplicates']} duplicates ({total['near_duplicates']} near), {total['kept']} kept"
     )
+    for warning in result.totals["warnings"]:
+        print(f"warning: {warning}")
 
 
 if __name__ == "__main__":

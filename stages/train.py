@@ -1,6 +1,7 @@
 """train@<variant>: configs/<variant>.json + data/merged/dataset.npz -> models/<variant>/model.pt.
 
-Also writes dvclive/<variant>/ (per-epoch losses and accuracy) and, while it runs, the resume
+Also writes metrics/training/<variant>.json (kept epoch, speed: a timing, not a DVC metric),
+dvclive/<variant>/ (per-epoch losses and accuracy) and, while it runs, the resume
 point checkpoints/<variant>/last.pt. Runs as one process, or unchanged under
 `torchrun --nproc_per_node N stages/train.py <variant>`.
 """
@@ -8,12 +9,13 @@ point checkpoints/<variant>/last.pt. Runs as one process, or unchanged under
 from pathlib import Path
 
 from expressions import cli, paths
+from expressions.atomic import write_json
 from expressions.config import load_variant
 from expressions.data.dataset import load_merged
 from expressions.sourcefiles import local_modules
 from expressions.training.checkpoint import fingerprint
 from expressions.training.distributed import launch
-from expressions.training.loop import train
+from expressions.training.loop import train, training_summary
 from expressions.training.model import save_model
 
 
@@ -35,6 +37,7 @@ def main(argv: list[str]) -> None:
         )
         if runtime.main:
             save_model(paths.model(name), trained.model, variant)
+            write_json(paths.training_log(name), training_summary(trained))
             checkpoint.unlink(missing_ok=True)  # kept only to resume an interrupted run
             print(f"training: {trained.images_per_s:.0f} images/s; kept epoch {trained.kept_epoch}")
 

@@ -61,7 +61,7 @@ def test_two_gloo_processes_train_like_one_and_evaluate_alike(tmp_path):
     alone = predict_split(single.model, load_merged(dataset), variant.train, torch.device("cpu"))
     assert table["index"].tolist() == alone.index.tolist()
     assert (table["predicted"] == [variant.classes[i] for i in alone.predicted]).all()
-    metrics = json.loads((tmp_path / "metrics" / "test" / "tiny.json").read_text())
+    metrics = json.loads((tmp_path / "metrics" / "tables" / "tiny.json").read_text())
     assert (
         metrics["test_images"]
         == len(table)

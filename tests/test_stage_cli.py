@@ -34,7 +34,8 @@ def test_help_says_what_the_stage_reads_and_writes(name):
         (("evaluate", "nosuch"), "variant 'nosuch' is not in params.yaml"),
         (("resolve", "nosuch"), "variant 'nosuch' is not in params.yaml"),
         (("clean", "nosuch"), "dataset 'nosuch' is not in params.yaml data.datasets; the "),
-        (("download", "nosuch"), "dataset 'nosuch' is not in params.yaml data.datasets"),
+        (("locate", "nosuch"), "dataset 'nosuch' is not in params.yaml data.datasets"),
+        (("download", "nosuch"), "data/raw/nosuch.input.json not found; run `dvc repro locate@"),
     ],
 )
 def test_unknown_name_is_one_sentence(argv, sentence):

@@ -39,7 +39,7 @@ def scores(history: list[dict[str, float]]) -> list[tuple]:
 
 def test_learns_the_quadrants_well_above_chance():
     trained = train(tiny(dropout=0.0, epochs=3), quadrants())
-    assert trained.history[-1]["val_acc"] > 60  # chance is 25%
+    assert trained.history[-1]["val_acc"] > 0.6  # chance is 0.25
     assert trained.history[-1]["val_loss"] < trained.history[0]["val_loss"]
     assert trained.images_per_s > 0
 

@@ -105,6 +105,8 @@ class SplitConfig:
     seed: int = bounded(0, 2**31 - 1)
     test: float = bounded(0.0, 0.9, open_lo=True)
     val: float = bounded(0.0, 0.9)
+    group: dict[str, str] = field(default_factory=dict)  # dataset -> regex naming a subject/clip
+    near_duplicates: int = bounded(-1, 32)  # max perceptual-hash distance in bits; -1 = off
 
 
 @dataclass(frozen=True)
@@ -236,6 +238,23 @@ def _check_labels(labels: LabelConfig, datasets: dict[str, str]) -> None:
         )
 
 
+def _check_split(split: SplitConfig, datasets: dict[str, str]) -> None:
+    train = (1 - split.test) * (1 - split.val)  # val is carved from what test leaves
+    if train < 0.1:
+        raise ConfigError(
+            f"split.test {split.test} and split.val {split.val} leave {train:.0%} of the data "
+            "for training; lower them so that at least 10% remains"
+        )
+    for dataset, pattern in split.group.items():
+        key = f"split.group.{dataset}"
+        if dataset not in datasets:
+            raise ConfigError(f"{key} names a dataset that data.datasets does not have")
+        try:
+            re.compile(str(pattern))
+        except re.error as err:
+            raise ConfigError(f"{key} is not a valid regular expression: {err}") from None
+
+
 def _check_variants(variants: Any) -> dict[str, dict[str, Any]]:
     if not isinstance(variants, dict) or not variants:
         raise ConfigError(
@@ -273,10 +292,12 @@ def parse_params(raw: dict[str, Any]) -> Params:
     _check_labels(labels, data.datasets)
     model = build(ModelSpec, raw["model"], "model")
     _check_model(model, data.image_size, "model")
+    split = build(SplitConfig, raw["split"], "split")
+    _check_split(split, data.datasets)
     params = Params(
         data=data,
         labels=labels,
-        split=build(SplitConfig, raw["split"], "split"),
+        split=split,
         model=model,
         train=build(TrainSpec, raw["train"], "train"),
         variants=_check_variants(raw["variants"]),

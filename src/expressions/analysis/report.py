@@ -60,26 +60,26 @@ def read_curve(path: Path, column: str) -> pd.Series:
     return frame.drop_duplicates("step", keep="last").set_index("step")[column]
 
 
-def as_percent(values: pd.Series) -> pd.Series:
-    """Accuracy in %: dvclive logs whatever the trainer gave; fractions (all <= 1) are scaled.
+def as_fraction(values: pd.Series) -> pd.Series:
+    """Accuracy as a fraction of 1; runs logged before the project's one unit stored percents.
 
     A 4-class model at or below 1% accuracy is not a realistic run, so the rule is unambiguous.
     """
-    return values * 100 if len(values) and values.max() <= 1.0 else values
+    return values / 100 if len(values) and values.max() > 1.0 else values
 
 
 def epochs(dvclive_dir: Path) -> list[dict[str, Any]]:
     """Per-epoch rows from the TSVs, in step order; epoch k of N counts logged validation rows."""
     base = dvclive_dir / "plots" / "metrics"
     loss = read_curve(base / "val_loss.tsv", "val_loss")
-    acc = as_percent(read_curve(base / "val_acc.tsv", "val_acc"))
+    acc = as_fraction(read_curve(base / "val_acc.tsv", "val_acc"))
     train_path = base / "train_loss.tsv"
     train = read_curve(train_path, "train_loss") if train_path.exists() else pd.Series(dtype=float)
     steps = sorted(set(loss.index) & set(acc.index))
     rows = []
     for k, step in enumerate(steps, start=1):
         row = {"epoch": k, "epochs": len(steps), "step": int(step)}
-        row |= {"val_loss": float(loss[step]), "val_acc_percent": float(acc[step])}
+        row |= {"val_loss": float(loss[step]), "val_acc": float(acc[step])}
         row["train_loss"] = float(train[step]) if step in train.index else None
         rows.append(row)
     return rows
@@ -101,23 +101,28 @@ def data_counts(data: dict[str, Any]) -> dict[str, dict[str, int]]:
 
 def variant_section(root: Path, variant: str) -> dict[str, Any]:
     """Everything the report shows about one variant, read from that variant's stage outputs."""
-    path = root / paths.test_metrics(variant)
+    path, tables = root / paths.test_metrics(variant), root / paths.tables(variant)
     metrics = _read_json(path, f"evaluate@{variant}")
-    per_class = metrics.get("per_class")
+    details = _read_json(tables, f"evaluate@{variant}")
+    per_class = details.get("per_class")
     if not isinstance(per_class, dict) or not per_class:
-        raise AnalysisError(f"{path} has no per_class metrics")
+        raise AnalysisError(f"{tables} has no per_class metrics")
     classes = list(per_class)
     table1 = {
-        c: {k: _dig(per_class, (c, k), path) for k in ("precision", "recall", "f1")}
-        | {"support": int(_dig(per_class, (c, "support"), path))}
+        c: {k: _dig(per_class, (c, k), tables) for k in ("precision", "recall", "f1")}
+        | {"support": int(_dig(per_class, (c, "support"), tables))}
         for c in classes
     }
     table2 = {key: _dig(metrics, keys, path) for key, _, keys in TABLE2}
     table2["test_images"] = int(
-        metrics.get("test_images", sum(v["support"] for v in table1.values()))
+        details.get("test_images", sum(v["support"] for v in table1.values()))
     )
-    speed = metrics.get("speed", {})
+    speed = details.get("speed", {})
     table2["images_per_s"] = float(speed["images_per_s"]) if "images_per_s" in speed else None
+    training = root / paths.training_log(variant)
+    run = _read_json(training, f"train@{variant}") if training.exists() else {}
+    table2["kept_epoch"] = run.get("kept_epoch")
+    table2["train_images_per_s"] = run.get("train_images_per_s")
     return {
         "classes": classes,
         "table1": table1,
@@ -157,7 +162,8 @@ def build_report(root: Path | str, variants: Sequence[str]) -> dict[str, Any]:
         "validation": {v: s["validation"] for v, s in sections.items()},
         "data": {
             "classes": data_counts(data),
-            "details": {k: v for k, v in data.items() if k != "classes"},
+            "warnings": list(data.get("warnings", [])),
+            "details": {k: v for k, v in data.items() if k not in ("classes", "warnings")},
         },
         "confused_pairs": {v: s["confused_pairs"] for v, s in sections.items()},
         "plots": {"data": {k: f"plots/data/{v}" for k, v in DATA_PLOTS.items()}}

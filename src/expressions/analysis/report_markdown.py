@@ -35,7 +35,7 @@ def epoch_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
             epoch=r["epoch"],
             epochs=r["epochs"],
             val_loss=r["val_loss"],
-            val_acc=r["val_acc_percent"],
+            val_acc=r["val_acc"],
         )
         for r in rows
     ]
@@ -98,11 +98,13 @@ def _table1(report: dict[str, Any]) -> list[str]:
 
 def _table2(report: dict[str, Any]) -> list[str]:
     """Table 2: one row per variant; both macro-F1 definitions, footnoted."""
-    header = ["Variant"] + [h for _, h, _ in TABLE2] + ["Test images", "Images/s"]
-    keys = [k for k, _, _ in TABLE2] + ["test_images", "images_per_s"]
-    rows = [[v] + [report["table2"][v][k] for k in keys] for v in report["variants"]]
+    extra = {"test_images": "Test images", "images_per_s": "Images/s (test)",
+             "kept_epoch": "Kept epoch", "train_images_per_s": "Images/s (train)"}  # fmt: skip
+    header = ["Variant"] + [h for _, h, _ in TABLE2] + list(extra.values())
+    keys = [k for k, _, _ in TABLE2] + list(extra)
+    rows = [[v] + [report["table2"][v].get(k) for k in keys] for v in report["variants"]]
     for row in rows:  # throughput: whole images per second are precise enough
-        row[-1] = _fmt(row[-1], digits=0)
+        row[-3], row[-1] = _fmt(row[-3], digits=0), _fmt(row[-1], digits=0)
     return [
         "## Table 2. Overall metrics (test set)",
         "",
@@ -131,6 +133,8 @@ def _data(report: dict[str, Any]) -> list[str]:
         rows = [[c] + [counts[c].get(s, 0) for s in splits] for c in counts]
         rows.append(["Total"] + [sum(counts[c].get(s, 0) for c in counts) for s in splits])
         out += md_table(["Class", *splits], rows)
+    for warning in report["data"].get("warnings", []):
+        out += ["", f"**Warning:** {warning}: its per-class scores on that split are undefined."]
     if report["data"]["details"]:
         out += ["", "<details><summary>All counts in metrics/data.json</summary>", ""]
         out += [*generic_tables(report["data"]["details"], ""), "</details>"]

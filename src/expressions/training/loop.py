@@ -24,7 +24,7 @@ from expressions.training import batches, device, distributed, model, recipe
 from expressions.training.batches import AUGMENT, DROPOUT, derived_seed
 from expressions.training.checkpoint import cpu_copy, load_checkpoint, save_checkpoint
 from expressions.training.distributed import Runtime
-from expressions.training.epoch_log import EPOCH_LINE, PLOTTED
+from expressions.training.epoch_log import EPOCH_LINE, PLOTTED, SUMMARY
 from expressions.training.recipe import Augment, early_stopped, kept_index, lr_at
 
 
@@ -86,13 +86,13 @@ def build_setup(
 
 
 def validate(s: Setup, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    """Plain cross-entropy (no class weights, no smoothing: comparable across recipes), accuracy %.
+    """Plain cross-entropy (no class weights, no smoothing: comparable across recipes), accuracy.
 
     Every rank scores the whole validation set, so all ranks take the same early-stopping
     decision without communicating, and the numbers equal a single-process run's.
     """
     logits = batches.forward_all(s.net, x, s.spec.batch_size, s.rt.device, s.amp)
-    accuracy = (logits.argmax(1) == y).double().mean().item() * 100
+    accuracy = (logits.argmax(1) == y).double().mean().item()
     return F.cross_entropy(logits, y).item(), accuracy
 
 
@@ -144,6 +144,16 @@ def train_epoch(s: Setup, x: torch.Tensor, y: torch.Tensor, epoch: int) -> dict[
         "lr": lr_at(epoch * len(steps), len(steps), spec),
         "images": float(len(order)),
         "seconds": time.perf_counter() - start,
+    }
+
+
+def training_summary(trained: Trained) -> dict:
+    """What the report shows of a run besides its metrics: which epoch was kept, how fast."""
+    return {
+        "kept_epoch": trained.kept_epoch,
+        "epochs_run": len(trained.history),
+        "train_images_per_s": round(trained.images_per_s, 1),
+        "seconds": round(sum(h["seconds"] for h in trained.history), 1),
     }
 
 
@@ -219,7 +229,6 @@ def train(
         s.net.load_state_dict(best)
     speed = sum(h["images"] for h in history) / sum(h["seconds"] for h in history)
     if live is not None:  # the summary describes the weights kept, not the last epoch
-        live.summary.update({k: history[kept][k] for k in PLOTTED})
-        live.summary.update(kept_epoch=kept + 1, train_images_per_s=round(speed, 1))
+        live.summary.update({k: history[kept][k] for k in SUMMARY})
         live.end()
     return Trained(s.net, history, kept + 1, speed)
