@@ -73,9 +73,10 @@ def test_metrics_are_the_headline_ones_and_diff_shows_nothing_unchanged(project)
     assert files == {
         f"metrics/test/{v}.json" for v in ("main", "variant1", "variant2", "tuned")
     } | {f"dvclive/{v}/metrics.json" for v in ("main", "variant1", "variant2", "tuned")}
-    test = shown["workspace"]["data"]["metrics/test/main.json"]["data"]
+    workspace = shown[""]["data"]  # dvc names the workspace ""
+    test = workspace["metrics/test/main.json"]["data"]
     assert set(test) == {"accuracy", "macro", "micro"} and 0 <= test["accuracy"] <= 1
-    live = shown["workspace"]["data"]["dvclive/main/metrics.json"]["data"]
+    live = workspace["dvclive/main/metrics.json"]["data"]
     assert 0 <= live["val_acc"] <= 1  # one unit for every fraction
     assert project.dvc("metrics", "diff").stdout.strip() == ""
 

@@ -166,7 +166,7 @@ def clips(n_clips=12, frames=6):
     for c in range(n_clips):
         for f in range(frames):
             labels.append(("Angry", "Happy", "Neutral")[c % 3])
-            files.append(f"S{c:03d}_001_{f:08d}.png")
+            files.append(f"{labels[-1].lower()}/S{c:03d}_001_{f:08d}.png")  # as a folder ships
     ds = part("ck48", labels, [""] * len(labels))
     ds.index["file"] = files
     return ds
@@ -176,7 +176,7 @@ def test_group_split_keeps_every_clip_in_one_split():
     label_map = {"ck48": {k: k for k in CLASSES}}
 
     def straddling(result):
-        clip = result.manifest["file"].str[:8]
+        clip = result.manifest["file"].str.extract(r"(S\d+_\d+)_", expand=False)
         return int((result.manifest.groupby(clip)["split"].nunique() > 1).sum())
 
     loose = merge_parts([clips()], CLASSES, label_map, 0, 0.25, 0.2)

@@ -9,19 +9,21 @@ lands in the same split, so consecutive frames of one clip never sit on both sid
 from __future__ import annotations
 
 import re
+from pathlib import PurePath
 
 import numpy as np
 import pandas as pd
 
 
 def groups_of(files: pd.Series, pattern: str | None) -> pd.Series | None:
-    """The group of each file: the pattern's first group (or whole match), else the file itself."""
+    """The group of each file: the pattern's first group (or whole match) in the file's name
+    (its folders left out, so `^` anchors at the name), else the file itself."""
     if not pattern:
         return None
     regex = re.compile(pattern)
 
     def group(file: str) -> str:
-        match = regex.search(file)
+        match = regex.search(PurePath(file).name)
         if match is None:
             return file
         return match.group(1) if regex.groups else match.group(0)
