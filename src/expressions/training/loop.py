@@ -228,7 +228,7 @@ def train(
     if best is not None:
         s.net.load_state_dict(best)
     speed = sum(h["images"] for h in history) / sum(h["seconds"] for h in history)
-    if live is not None:  # the summary describes the weights kept, not the last epoch
-        live.summary.update({k: history[kept][k] for k in SUMMARY})
+    if live is not None:  # the summary (a DVC metric) is the kept epoch's validation, no more
+        live.summary = {k: history[kept][k] for k in SUMMARY}
         live.end()
     return Trained(s.net, history, kept + 1, speed)
