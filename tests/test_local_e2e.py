@@ -78,5 +78,5 @@ def test_a_missing_archive_is_one_sentence(project):
         "exp", "run", "-S", "data.local.fed2023=/nowhere/fed.zip", "merge", check=False
     )
     assert done.returncode != 0
-    assert "error: /nowhere/fed.zip does not exist." in done.stderr + done.stdout
+    assert "error: /nowhere/fed.zip does not exist; set data.local" in done.stderr + done.stdout
     assert "Traceback" not in done.stderr + done.stdout
