@@ -19,7 +19,9 @@ def main(argv: list[str]) -> None:
     params = load_params()
     source, where = params.data.raw_source(name)
     synthetic = {"scale": params.data.synthetic.scale, "seed": params.data.synthetic.seed}
-    note = locate(name, params.dataset(name), source, where, synthetic)
+    limits = params.data.limits
+    extract = {"extracted_gib": limits.extracted_gib, "ratio": limits.ratio}
+    note = locate(name, params.dataset(name), source, where, synthetic, extract)
     write_json(paths.input_note(name), note)
     print(f"{name}: {source} {note.get('path') or note.get('slug') or ''}".rstrip())
 
