@@ -101,7 +101,7 @@ def oversized(path: Path, megapixels: float) -> str | None:
         return None
     frames = pixels // max(width * height, 1)
     shape = f"{width}x{height} px" + (f" x {frames} frames" if frames > 1 else "")
-    return f"{shape} ({pixels / 1e6:.1f} megapixels) " + why.format(megapixels)
+    return f"{shape} ({pixels / 1e6:.3g} megapixels) " + why.format(megapixels)
 
 
 def _label_counts(items: list, kept: list) -> dict[str, dict[str, int]]:
