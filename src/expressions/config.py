@@ -81,7 +81,7 @@ class LimitsConfig:
 
     extracted_gib: float = bounded(0.0, 1024.0, 20.0, open_lo=True)  # all files of one dataset
     ratio: float = bounded(1.0, 1_000_000.0, 100.0)  # uncompressed / compressed, per member
-    megapixels: float = bounded(0.0, 1000.0, 50.0, open_lo=True)  # per image, from its header
+    megapixels: float = bounded(0.0, 1000.0, 25.0, open_lo=True)  # per image, from its header
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -254,7 +254,7 @@ def test_temporaries_are_kept_out_of_git_status() -> None:
 def test_the_limit_defaults_agree_everywhere() -> None:
     params = read_yaml(ROOT / "params.yaml")["data"]["limits"]
     config, fetch = LimitsConfig(), ExtractLimits()
-    assert params == {"extracted_gib": 20, "ratio": 100, "megapixels": 50}
+    assert params == {"extracted_gib": 20, "ratio": 100, "megapixels": 25}
     assert (config.extracted_gib, config.ratio) == (fetch.extracted_gib, fetch.ratio)
     assert config.megapixels == params["megapixels"]
 

@@ -34,7 +34,7 @@ def test_a_13000_px_square_is_skipped_by_its_header_naming_the_param(tmp_path: P
     (skip,) = report["skipped_files"]
     assert skip["path"] == bomb.relative_to(root).as_posix() and skip["reason"] == "too large"
     assert skip["detail"] == (
-        "13000x13000 px (169 megapixels) is more than data.limits.megapixels (50); "
+        "13000x13000 px (169 megapixels) is more than data.limits.megapixels (25); "
         "raise it to keep this image"
     )
     assert len(result.images) == len(result.index) == 8

@@ -66,7 +66,7 @@ def test_limits_may_be_left_out_and_take_their_defaults() -> None:
     raw = copy.deepcopy(RAW)
     del raw["data"]["limits"]
     limits = parse_params(raw).data.limits
-    assert (limits.extracted_gib, limits.ratio, limits.megapixels) == (20.0, 100.0, 50.0)
+    assert (limits.extracted_gib, limits.ratio, limits.megapixels) == (20.0, 100.0, 25.0)
 
 
 def test_exponent_numbers_are_numbers_as_dvc_reads_them(tmp_path: Path) -> None:

@@ -40,7 +40,7 @@ def clean_dataset(
     min_side: int,
     workers: int = 0,
     progress: bool = True,
-    megapixels: float = 50.0,
+    megapixels: float = 25.0,
 ) -> CleanResult:
     """Parse `raw_dir` as `layout`, decode every image found, and say what happened to each file."""
     found = scan(layout, raw_dir)
