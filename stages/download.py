@@ -1,8 +1,9 @@
 """download@<dataset>: one dataset's raw files, as it ships, -> data/raw/<dataset>/.
 
 Reads data/raw/<dataset>.input.json (written by locate@<dataset>: the source, the Kaggle slug
-or local path, the synthetic settings). Writes data/raw/<dataset>/ and
-data/raw/<dataset>.source.json (where the files came from, their size and sha256).
+or local path, the synthetic settings, the extraction limits of data.limits). Writes
+data/raw/<dataset>/ and data/raw/<dataset>.source.json (where the files came from, their size
+and sha256, and any file renamed because its name was not UTF-8).
 """
 
 import json

@@ -1,7 +1,8 @@
 """locate@<dataset>: params.yaml (+ a local dataset's files) -> data/raw/<dataset>.input.json.
 
 Runs on every `dvc repro` (always_changed): it writes where the dataset comes from (source,
-slug or path, synthetic settings) and, for a local folder or archive, a fingerprint of its files.
+slug or path, synthetic settings, data.limits' extraction limits for a download) and, for a
+local folder or archive, a fingerprint of its files.
 download@<dataset> depends on that note instead of on params, so it re-runs exactly when this
 dataset's source or files change.
 """

@@ -147,7 +147,7 @@ def _check_sizes(
     total = sum(size for _, size, _ in sizes)
     if total > limits.extracted_gib * _GIB:
         raise FetchError(
-            f"{source} would extract to {total / _GIB:.1f} GiB, more than the limit of "
+            f"{source} holds {total / _GIB:.1f} GiB of files, more than the limit of "
             f"{limits.extracted_gib:g} GiB; raise data.limits.extracted_gib if that is right."
         )
     for name, size, packed in [*sizes, ("all its members", total, packed_total)]:
@@ -326,7 +326,7 @@ def _copy_folder(src: Path, dest: Path, limits: ExtractLimits) -> tuple[int, Ren
             renamed = make_names_safe(tmp)
         except (shutil.Error, OSError) as e:
             raise FetchError(f"Could not copy {src} to {dest}: {e}.") from e
-    return sum(size for _, size in sizes), renamed
+    return sum(p.stat().st_size for p in dest.rglob("*") if p.is_file()), renamed
 
 
 def _regular_files(src: Path) -> list[tuple[str, int]]:
