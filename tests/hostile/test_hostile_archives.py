@@ -292,7 +292,7 @@ def test_too_many_bytes_in_all_is_refused_naming_the_param(tmp_path: Path, kind:
     (source / "train" / "happy" / "big.png").write_bytes(os.urandom(2 << 20))
     src = zip_tree(source, tmp_path / "big.zip") if kind == "zip" else source
     limits = ExtractLimits(extracted_gib=0.001)
-    with pytest.raises(FetchError, match=r"GiB, more than the limit of 0\.001 GiB") as err:
+    with pytest.raises(FetchError, match=r"GiB of files, more than the limit of 0\.001 GiB") as err:
         fetch_local(src, tmp_path / "raw" / "big", limits)
     assert str(src) in str(err.value) and "data.limits.extracted_gib" in str(err.value)
 

@@ -147,7 +147,7 @@ def _check_sizes(
     total = sum(size for _, size, _ in sizes)
     if total > limits.extracted_gib * _GIB:
         raise FetchError(
-            f"{source} holds {total / _GIB:.1f} GiB of files, more than the limit of "
+            f"{source} holds {total / _GIB:.3g} GiB of files, more than the limit of "
             f"{limits.extracted_gib:g} GiB; raise data.limits.extracted_gib if that is right."
         )
     for name, size, packed in [*sizes, ("all its members", total, packed_total)]:
