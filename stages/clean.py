@@ -1,11 +1,12 @@
 """clean@<dataset>: data/raw/<dataset>/ -> data/clean/<dataset>/, grayscale and resized.
 
-Reads params.yaml (data.image_size, data.min_side, data.workers, data.datasets.<dataset>).
+Reads params.yaml (data.image_size, data.min_side, data.workers, data.limits.megapixels,
+data.datasets.<dataset>).
 Writes data/clean/<dataset>/ and metrics/clean/<dataset>.json (every skipped file and why).
 """
 
 from expressions import cli, paths
-from expressions.atomic import atomic_path, write_json
+from expressions.atomic import atomic_path, remove_stale, write_json
 from expressions.config import load_params
 from expressions.data.cleaning import clean_dataset, save_clean
 
@@ -17,8 +18,15 @@ def main(argv: list[str]) -> None:
     params = load_params()
     data = params.data
     result = clean_dataset(
-        name, params.dataset(name), paths.RAW / name, data.image_size, data.min_side, data.workers
+        name,
+        params.dataset(name),
+        paths.RAW / name,
+        data.image_size,
+        data.min_side,
+        data.workers,
+        megapixels=data.limits.megapixels,
     )
+    remove_stale(paths.CLEAN / name)  # a killed earlier run's temporary
     with atomic_path(paths.CLEAN / name) as tmp:
         save_clean(tmp, result)
     write_json(paths.CLEAN_REPORTS / f"{name}.json", result.report)

@@ -1,8 +1,9 @@
 """download@<dataset>: one dataset's raw files, as it ships, -> data/raw/<dataset>/.
 
 Reads data/raw/<dataset>.input.json (written by locate@<dataset>: the source, the Kaggle slug
-or local path, the synthetic settings). Writes data/raw/<dataset>/ and
-data/raw/<dataset>.source.json (where the files came from, their size and sha256).
+or local path, the synthetic settings, the extraction limits of data.limits). Writes
+data/raw/<dataset>/ and data/raw/<dataset>.source.json (where the files came from, their size
+and sha256, and any file renamed because its name was not UTF-8).
 """
 
 import json
@@ -10,8 +11,8 @@ import shutil
 from pathlib import Path
 
 from expressions import cli, paths
-from expressions.atomic import atomic_path, write_json
-from expressions.data.fetch import fetch_kaggle, fetch_local
+from expressions.atomic import atomic_path, remove_stale, write_json
+from expressions.data.fetch import ExtractLimits, fetch_kaggle, fetch_local
 from expressions.data.synthetic import write_synthetic
 from expressions.errors import FetchError
 
@@ -27,11 +28,14 @@ def main(argv: list[str]) -> None:
     dest = paths.RAW / name
     if dest.exists():  # DVC removes outputs before a run; a leftover is ours to replace
         shutil.rmtree(dest)
+    for target in (dest, paths.source_record(name)):  # what a killed run left behind
+        remove_stale(target)
+    limits = ExtractLimits(**note.get("limits", {}))
     if note["source"] == "local":
-        record = fetch_local(Path(note["path"]), dest)
+        record = fetch_local(Path(note["path"]), dest, limits)
     elif note["source"] == "kaggle":
         print(f"{name}: downloading {note['slug']} from Kaggle")
-        record = fetch_kaggle(note["slug"], dest)
+        record = fetch_kaggle(note["slug"], dest, limits)
     else:
         synthetic = note["synthetic"]
         with atomic_path(dest) as tmp:
@@ -40,6 +44,11 @@ def main(argv: list[str]) -> None:
         record = {"source": "synthetic", **synthetic, "images": sum(counts.values())}
     write_json(paths.source_record(name), {"dataset": name, "layout": note["layout"], **record})
     print(f"{name}: raw files in {dest} ({record['source']})")
+    if record.get("renamed"):
+        print(
+            f"{name}: {len(record['renamed'])} file names were not UTF-8 or held control "
+            f"characters and were renamed; {paths.source_record(name)} lists them"
+        )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """locate@<dataset>: params.yaml (+ a local dataset's files) -> data/raw/<dataset>.input.json.
 
 Runs on every `dvc repro` (always_changed): it writes where the dataset comes from (source,
-slug or path, synthetic settings) and, for a local folder or archive, a fingerprint of its files.
+slug or path, synthetic settings, data.limits' extraction limits for a download) and, for a
+local folder or archive, a fingerprint of its files.
 download@<dataset> depends on that note instead of on params, so it re-runs exactly when this
 dataset's source or files change.
 """
@@ -19,7 +20,9 @@ def main(argv: list[str]) -> None:
     params = load_params()
     source, where = params.data.raw_source(name)
     synthetic = {"scale": params.data.synthetic.scale, "seed": params.data.synthetic.seed}
-    note = locate(name, params.dataset(name), source, where, synthetic)
+    limits = params.data.limits
+    extract = {"extracted_gib": limits.extracted_gib, "ratio": limits.ratio}
+    note = locate(name, params.dataset(name), source, where, synthetic, extract)
     write_json(paths.input_note(name), note)
     print(f"{name}: {source} {note.get('path') or note.get('slug') or ''}".rstrip())
 

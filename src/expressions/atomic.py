@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -31,6 +32,20 @@ def atomic_path(target: Path | str) -> Iterator[Path]:
             shutil.rmtree(tmp, ignore_errors=True)
         elif tmp.exists():
             tmp.unlink()
+
+
+def remove_stale(target: Path | str) -> None:
+    """Remove what a killed earlier run left beside `target`: `atomic_path`'s temporaries
+    (`.tmp-<name>-*`), which a SIGKILL gives no chance to clean up. Each stage writes its own
+    targets, and DVC runs one stage at a time per repository, so nothing live is touched."""
+    target = Path(target)
+    if not target.parent.is_dir():
+        return
+    for stale in target.parent.glob(f".tmp-{glob.escape(target.name)}-*"):
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
 
 
 def write_text(target: Path | str, text: str) -> None:

@@ -75,6 +75,16 @@ class SyntheticConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class LimitsConfig:
+    """Ceilings on what one input may cost, far above the real datasets (all under 1 GiB, images
+    of at most a few megapixels), so that a hostile or mistaken input is refused, not absorbed."""
+
+    extracted_gib: float = bounded(0.0, 1024.0, 20.0, open_lo=True)  # all files of one dataset
+    ratio: float = bounded(1.0, 1_000_000.0, 100.0)  # uncompressed / compressed, per member
+    megapixels: float = bounded(0.0, 1000.0, 25.0, open_lo=True)  # per image, from its header
+
+
+@dataclass(frozen=True, kw_only=True)
 class DataConfig:
     source: str = choice(*SOURCES)
     image_size: int = bounded(8, 512)
@@ -84,6 +94,7 @@ class DataConfig:
     kaggle: dict[str, str | None] = field(default_factory=dict)
     local: dict[str, str | None] = field(default_factory=dict)
     synthetic: SyntheticConfig
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
 
     def raw_source(self, dataset: str) -> tuple[str, str | None]:
         """Where `dataset` comes from: a local path set for it wins over data.source."""
@@ -152,7 +163,8 @@ class Params:
             )
         where = f"variants.{name}"
         merged = {
-            k: _deep_merge(self.raw[k], self.variants[name].get(k, {})) for k in ("model", "train")
+            k: _deep_merge(self.raw[k], self.variants[name].get(k) or {})
+            for k in ("model", "train")
         }
         model = build(ModelSpec, merged["model"], f"{where}.model")
         _check_model(model, self.data.image_size, f"{where}.model")
@@ -197,9 +209,13 @@ def _check_model(spec: ModelSpec, image_size: int, where: str) -> None:
 def _check_data(data: DataConfig) -> None:
     if not data.datasets:
         raise ConfigError("data.datasets is empty; name at least one dataset")
+    for section, what in (("kaggle", "a Kaggle slug"), ("local", "a path")):
+        for name, value in getattr(data, section).items():
+            if value is not None and not isinstance(value, str):
+                raise ConfigError(f"data.{section}.{name} must be {what} or null, not {value!r}")
     for name, layout in data.datasets.items():
         key = f"data.datasets.{name}"
-        if not _NAME.match(name):
+        if not _NAME.match(str(name)):
             raise ConfigError(f"{key}: a dataset name must be lower-case letters, digits and _")
         if layout not in LAYOUTS:
             raise ConfigError(f"{key} is {layout!r}; allowed layouts: {' | '.join(LAYOUTS)}")
@@ -220,6 +236,11 @@ def _check_labels(labels: LabelConfig, datasets: dict[str, str]) -> None:
             f"labels.classes needs two or more distinct names, got {list(labels.classes)}"
         )
     for dataset, mapping in labels.map.items():
+        if mapping is not None and not isinstance(mapping, dict):
+            raise ConfigError(
+                f"labels.map.{dataset} must be a mapping of original label to class "
+                f"(e.g. Happiness: Happy), not {mapping!r}"
+            )
         if dataset not in datasets:
             raise ConfigError(
                 f"labels.map.{dataset} names a dataset that data.datasets does not have"
@@ -249,6 +270,8 @@ def _check_split(split: SplitConfig, datasets: dict[str, str]) -> None:
         key = f"split.group.{dataset}"
         if dataset not in datasets:
             raise ConfigError(f"{key} names a dataset that data.datasets does not have")
+        if not isinstance(pattern, str):
+            raise ConfigError(f"{key} must be a regular expression string, not {pattern!r}")
         try:
             re.compile(str(pattern))
         except re.error as err:
@@ -265,6 +288,12 @@ def _check_variants(variants: Any) -> dict[str, dict[str, Any]]:
             raise ConfigError(
                 f"variants.{name} must be a lower-case name mapping to model/train overrides"
             )
+        for section, value in (override or {}).items():
+            if section in ("model", "train") and not isinstance(value or {}, dict):
+                raise ConfigError(
+                    f"variants.{name}.{section} must be a mapping of {section} keys to "
+                    f"override, not {value!r}"
+                )
         unknown = set(override or {}) - {"model", "train"}
         if unknown:
             raise ConfigError(
@@ -286,7 +315,12 @@ def parse_params(raw: dict[str, Any]) -> Params:
         raise ConfigError(
             f"unknown section {unknown[0]} in params.yaml; known: {', '.join(SECTIONS)}"
         )
-    data = build(DataConfig, raw["data"], "data", {"SyntheticConfig": SyntheticConfig})
+    data = build(
+        DataConfig,
+        raw["data"],
+        "data",
+        {"SyntheticConfig": SyntheticConfig, "LimitsConfig": LimitsConfig},
+    )
     _check_data(data)
     labels = build(LabelConfig, raw["labels"], "labels")
     _check_labels(labels, data.datasets)

@@ -2,16 +2,22 @@
 
 The report lists every file the parser found that did not become a cleaned image, with the
 reason, so the merge stage (and a reader) can account for every file of the download.
+
+Memory stays bounded whatever the inputs: each image's pixel count is read from its header
+(PIL reads only the header on open) and an image over `data.limits.megapixels` is skipped as
+"too large" before any worker decodes it; the cleaned images themselves are size x size bytes.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 
 from expressions.data.images import clean_files
 from expressions.data.sources import scan
@@ -34,20 +40,24 @@ def clean_dataset(
     min_side: int,
     workers: int = 0,
     progress: bool = True,
+    megapixels: float = 25.0,
 ) -> CleanResult:
     """Parse `raw_dir` as `layout`, decode every image found, and say what happened to each file."""
     found = scan(layout, raw_dir)
-    cleaned = clean_files(
-        [raw_dir / item.path for item in found.items], size, min_side, workers, progress
-    )
-    kept = [found.items[i] for i in cleaned.ok]
+    files = [raw_dir / item.path for item in found.items]
+    too_large = {i: why for i, path in enumerate(files) if (why := oversized(path, megapixels))}
+    todo = [i for i in range(len(files)) if i not in too_large]
+    cleaned = clean_files([files[i] for i in todo], size, min_side, workers, progress)
+    kept = [found.items[todo[i]] for i in cleaned.ok]
     index = pd.DataFrame(
         [(item.path, item.label, item.split or "") for item in kept], columns=INDEX_COLUMNS
     )
     skipped = [{"path": s.path, "reason": s.reason, "detail": s.detail} for s in found.skipped]
+    failed = [(todo[i], reason, detail) for i, reason, detail in cleaned.failed]
+    failed += [(i, "too large", detail) for i, detail in too_large.items()]
     skipped += [
         {"path": found.items[i].path, "reason": reason, "detail": detail}
-        for i, reason, detail in cleaned.failed
+        for i, reason, detail in sorted(failed)
     ]
     report = {
         "dataset": name,
@@ -62,6 +72,36 @@ def clean_dataset(
         "skipped_files": skipped,
     }
     return CleanResult(cleaned.images, index, report)
+
+
+def oversized(path: Path, megapixels: float) -> str | None:
+    """Why `path` is too large to decode (one sentence naming the limit and its param), or None.
+
+    Only the header is read. All frames count (a GIF decodes to every frame at once), but frames
+    are counted only when one already fits, since counting walks the file. A file PIL cannot
+    identify is left to the decoder, which reports it as unreadable.
+    """
+    limit = megapixels * 1_000_000
+    why = "is more than data.limits.megapixels ({:g}); raise it to keep this image"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+                pixels = width * height
+                if pixels <= limit:
+                    pixels *= getattr(image, "n_frames", 1)
+    except Image.DecompressionBombError:  # PIL's own ceiling, far above ours: too large anyway
+        return f"over {2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6:.0f} megapixels " + why.format(
+            megapixels
+        )
+    except Exception:  # not identifiable here (many error types): the decoder says why
+        return None
+    if pixels <= limit:
+        return None
+    frames = pixels // max(width * height, 1)
+    shape = f"{width}x{height} px" + (f" x {frames} frames" if frames > 1 else "")
+    return f"{shape} ({pixels / 1e6:.3g} megapixels) " + why.format(megapixels)
 
 
 def _label_counts(items: list, kept: list) -> dict[str, dict[str, int]]:

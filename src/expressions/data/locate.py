@@ -28,7 +28,11 @@ def fingerprint(path: Path) -> dict[str, Any]:
     files = total = 0
     for file in sorted(_files(path)):
         stat = file.stat()
-        digest.update(f"{file.relative_to(path)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        digest.update(
+            f"{file.relative_to(path)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode(
+                errors="surrogateescape"
+            )
+        )
         files, total = files + 1, total + stat.st_size
     return {"files": files, "bytes": total, "listing_sha256": digest.hexdigest()}
 
@@ -48,14 +52,19 @@ def locate(
     source: str,
     where: str | None,
     synthetic: dict[str, Any],
+    limits: dict[str, float] | None = None,
 ) -> dict[str, Any]:
-    """The note for one dataset: its layout and source, and what identifies the files there."""
+    """The note for one dataset: its layout and source, and what identifies the files there.
+    A download (local or Kaggle) also gets the extraction `limits` (params data.limits), so
+    raising one re-runs that download."""
     note: dict[str, Any] = {"dataset": dataset, "layout": layout, "source": source}
     if source == "local":
         path = Path(str(where)).expanduser().resolve()
         note |= {"path": str(path), **fingerprint(path)}
     elif source == "kaggle":
         note["slug"] = where
+    if source in ("local", "kaggle") and limits:
+        note["limits"] = limits
     else:
         note["synthetic"] = synthetic
     return note

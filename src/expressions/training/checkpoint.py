@@ -31,10 +31,26 @@ def fingerprint(variant: VariantConfig, dataset: Path, code: Iterable[Path]) -> 
     return digest.hexdigest()
 
 
+_KEYS = ("fingerprint", "model", "optimizer", "scaler", "history", "best")
+
+
 def load_checkpoint(path: Path | None, fingerprint: str) -> dict | None:
+    """The state to resume from, or None to start afresh.
+
+    A checkpoint that cannot be read (truncated by a full disk, overwritten, not ours) is only a
+    lost head start: it is discarded with a one-line warning, never a reason to stop training.
+    """
     if path is None or not path.exists():
         return None
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(state, dict) or any(key not in state for key in _KEYS):
+            raise ValueError("not a checkpoint of this project")
+    except Exception as err:  # torch.load raises many types for a damaged file; all mean this
+        gist = (str(err).strip().splitlines() or [type(err).__name__])[0][:120]
+        print(f"warning: {path} is unreadable ({gist}); discarding it and training from the start")
+        path.unlink(missing_ok=True)
+        return None
     if state["fingerprint"] != fingerprint:
         print(f"note: {path} is from other settings, data or code; starting afresh")
         return None

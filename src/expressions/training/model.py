@@ -16,6 +16,7 @@ from torch import nn
 
 from expressions.atomic import atomic_path
 from expressions.config import ModelSpec, VariantConfig
+from expressions.errors import TrainingError
 
 
 def conv_block(in_channels: int, out_channels: int, kernel: int) -> nn.Sequential:
@@ -83,9 +84,21 @@ def save_model(path: Path | str, model: nn.Module, variant: VariantConfig) -> No
 def load_model(
     path: Path | str, device: str | torch.device = "cpu"
 ) -> tuple[nn.Module, VariantConfig]:
-    """The model in eval mode on `device`, and the settings it was trained with."""
-    saved = torch.load(path, map_location=device, weights_only=True)
-    variant = VariantConfig.from_json(saved["config"])
-    model = build_model(variant.model, len(variant.classes), variant.image_size)
-    model.load_state_dict(saved["state_dict"])
+    """The model in eval mode on `device`, and the settings it was trained with.
+
+    A missing, truncated or foreign file is one sentence naming it and the command that rebuilds
+    it (`models/<variant>/model.pt` comes from `dvc repro train@<variant>`).
+    """
+    path = Path(path)
+    try:
+        saved = torch.load(path, map_location=device, weights_only=True)
+        variant = VariantConfig.from_json(saved["config"])
+        model = build_model(variant.model, len(variant.classes), variant.image_size)
+        model.load_state_dict(saved["state_dict"])
+    except Exception as err:  # torch.load raises many types for a damaged file; all mean this
+        gist = (str(err).strip().splitlines() or [type(err).__name__])[0][:120]
+        raise TrainingError(
+            f"{path} is missing or unreadable ({gist}); rebuild it with "
+            f"`dvc repro train@{path.parent.name}`"
+        ) from err
     return model.to(device).eval(), variant
