@@ -12,6 +12,7 @@ from expressions.atomic import atomic_path, write_json
 from expressions.config import load_params
 from expressions.data.fetch import fetch_kaggle, fetch_local
 from expressions.data.synthetic import write_synthetic
+from expressions.paths import user_path
 
 
 def main(argv: list[str]) -> None:
@@ -23,7 +24,7 @@ def main(argv: list[str]) -> None:
     if dest.exists():  # DVC removes outputs before a run; a leftover is ours to replace
         shutil.rmtree(dest)
     if source == "local":
-        record = fetch_local(Path(where).expanduser(), dest)
+        record = fetch_local(user_path(where), dest) | {"path": where}  # as written
     elif source == "kaggle":
         print(f"{name}: downloading {where} from Kaggle")
         record = fetch_kaggle(where, dest)
