@@ -11,6 +11,7 @@ from expressions import cli
 from expressions.config import VariantConfig
 from expressions.data.dataset import load_merged
 from expressions.training.distributed import launch
+from expressions.training.launch import run_workers, under_launcher, worker_count
 from expressions.training.loop import fingerprint, train
 from expressions.training.model import save_model
 
@@ -21,6 +22,9 @@ def main(argv: list[str]) -> None:
     (name,) = argv
     variant = VariantConfig.from_json(Path(f"configs/{name}.json").read_text())
     checkpoint = Path("checkpoints") / name / "last.pt"
+    processes = worker_count(variant.train.processes)
+    if processes > 1 and not under_launcher():  # start the workers; they re-enter main()
+        return run_workers(Path(__file__), argv, processes, checkpoint)
     with launch(variant.train.device) as runtime:
         trained = train(
             variant,

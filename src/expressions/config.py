@@ -66,6 +66,7 @@ class TrainSpec:
     warmup_epochs: int = _range(0, 10_000)
     early_stopping: int = _range(0, 10_000)
     tta_flip: bool = False
+    processes: int | str = 1  # training processes on this machine; 'auto' = one per GPU
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -188,6 +189,12 @@ def _coerce(value: Any, annotation: str, key: str) -> Any:
         ):
             raise ConfigError(f"{key} must be a number, not {value!r}")
         return float(value)
+    if annotation == "int | str":  # train.processes: a count, or 'auto'
+        if value == "auto" or (type(value) is int and value >= 1):
+            return value
+        raise ConfigError(
+            f"{key} must be a whole number of processes (1 or more) or 'auto', not {value!r}"
+        )
     if annotation == "str":
         if not isinstance(value, str):
             raise ConfigError(f"{key} must be a string, not {value!r}")
