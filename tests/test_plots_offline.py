@@ -41,13 +41,13 @@ def plot_kinds(project) -> list[str]:
     return [entry["type"] for entries in shown.values() for entry in entries]
 
 
-def open_page(driver, page) -> tuple[list[int], list[int]]:
-    """Load a file:// page; once every vega plot has drawn (or 20 s passed), what is on it."""
+def open_page(driver, page, wait: float = 20) -> tuple[list[int], list[int]]:
+    """Load a file:// page; once every vega plot has drawn (or `wait` s passed), what is on it."""
     ids = re.findall(r"vegaEmbed\('#([^']+)'", page.read_text())
     driver.get(page.as_uri())
     # The control page never renders: on timeout the asserts below say what is missing.
     with contextlib.suppress(TimeoutException):
-        WebDriverWait(driver, 20).until(
+        WebDriverWait(driver, wait).until(
             lambda d: all(n >= 1 for n in d.execute_script(RENDERED, ids))
         )
     return driver.execute_script(RENDERED, ids), driver.execute_script(IMAGES)
@@ -84,7 +84,7 @@ def test_dvc_default_page_is_blank_offline(project, tmp_path):
     project.dvc("plots", "show", "--html-template", str(default), "-o", str(tmp_path / "cdn"))
     assert "cdn.jsdelivr" in (tmp_path / "cdn" / "index.html").read_text()
     with chromium(offline=True) as driver:
-        vega, _ = open_page(driver, tmp_path / "cdn" / "index.html")
+        vega, _ = open_page(driver, tmp_path / "cdn" / "index.html", wait=3)  # it never will
         errors = console_errors(driver)
     assert len(vega) == 9 and vega == [0] * 9
     assert any("vegaEmbed is not defined" in e for e in errors), errors
