@@ -10,8 +10,9 @@ import re
 import subprocess
 
 import pytest
+import yaml
 
-from e2e import Project, tiny_params
+from e2e import ROOT, Project, tiny_params
 
 pytestmark = pytest.mark.e2e
 
@@ -78,11 +79,20 @@ def test_pulled_experiment_applies_with_its_metrics(shared):
     reset(b)
 
 
+def train_has_uncached_outs() -> bool:
+    """Whether dvc.yaml's train stage lists a `cache: false` entry under outs (not plots)."""
+    stage = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["train"]["do"]
+    return any(
+        isinstance(out, dict) and any((spec or {}).get("cache") is False for spec in out.values())
+        for out in stage.get("outs", [])
+    )
+
+
 @pytest.mark.xfail(
+    train_has_uncached_outs(),
     strict=True,
     reason="DVC 3.67 saves no run-cache entry for a stage with a cache: false output that is not "
-    "a metric or plot (Stage.run: no_cache_outs); train@<variant> declares dvclive/<variant>/plots "
-    "as such an output, so B retrains",
+    "a metric or plot (Stage.run: no_cache_outs); this dvc.yaml's train stage has one",
 )
 def test_run_cache_spares_b_the_training_a_did(shared):
     b, _, _ = shared
