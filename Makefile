@@ -33,6 +33,7 @@ format: $(VENV)/.installed
 
 bench: $(VENV)/.installed  ## speed of cleaning and training against plain reference loops
 	$(RUN) python benchmarks/bench.py
+	$(RUN) python benchmarks/ddp_bench.py  # images/s with 1 and 2 training processes
 
 clean-venv:
 	rm -rf $(VENV)

@@ -15,6 +15,7 @@ from expressions.data.dataset import load_merged
 from expressions.sourcefiles import local_modules
 from expressions.training.checkpoint import fingerprint
 from expressions.training.distributed import launch
+from expressions.training.launch import run_workers, under_launcher, worker_count
 from expressions.training.loop import train, training_summary
 from expressions.training.model import save_model
 
@@ -25,6 +26,9 @@ def main(argv: list[str]) -> None:
     name = parser.parse_args(argv).variant
     variant = load_variant(name)
     checkpoint = paths.checkpoint(name)
+    processes = worker_count(variant.train.processes)
+    if processes > 1 and not under_launcher():  # start the workers; they re-enter main()
+        return run_workers(Path(__file__), argv, processes, checkpoint)
     code = [Path(__file__), *local_modules(Path(__file__))]
     with launch(variant.train.device) as runtime:
         trained = train(

@@ -66,6 +66,7 @@ class TrainSpec:
     warmup_epochs: int = bounded(0, 10_000)
     early_stopping: int = bounded(0, 10_000)
     tta_flip: bool = False
+    processes: int | str = 1  # training processes on this machine; 'auto' = one per GPU
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,6 +6,7 @@ one dvc.yaml declares is spelled the same here.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 PARAMS = Path("params.yaml")
@@ -60,3 +61,17 @@ def test_metrics(variant: str) -> Path:
 
 def tables(variant: str) -> Path:
     return TABLES / f"{variant}.json"
+
+
+def user_path(value: str) -> Path:
+    """A path the user wrote in params.yaml (data.local.*), found where they meant it.
+
+    Relative paths are relative to the project root. A queued experiment (`dvc exp run --queue`)
+    runs in a temporary copy that holds only git- and DVC-tracked files; DVC sets DVC_ROOT there
+    to the user's own workspace, so an untracked dataset beside the project is still found.
+    A path that exists in the copy (a file tracked with `dvc add`) wins.
+    """
+    path = Path(value).expanduser()
+    if path.is_absolute() or path.exists() or not os.environ.get("DVC_ROOT"):
+        return path
+    return Path(os.environ["DVC_ROOT"]) / path

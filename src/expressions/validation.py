@@ -30,6 +30,10 @@ _KINDS = {  # annotation -> (accepts, what the message calls it)
         "a number",
     ),
     "str": (lambda v: isinstance(v, str), "a string"),
+    "int | str": (  # a count or 'auto' (train.processes)
+        lambda v: v == "auto" or (type(v) is int and v >= 1),
+        "a whole number of processes (1 or more) or 'auto'",
+    ),
     "tuple": (lambda v: isinstance(v, list | tuple), "a list"),
     "dict": (lambda v: isinstance(v, dict), "a mapping"),
 }

@@ -53,6 +53,8 @@ class Project:
         self.run("dvc", "init", "-q")
         self.run("dvc", "config", "core.analytics", "false")
         shutil.copytree(ROOT / ".dvc" / "plots", path / ".dvc" / "plots")  # custom templates
+        shutil.copytree(ROOT / ".dvc" / "html", path / ".dvc" / "html")  # the offline page
+        self.run("dvc", "config", "plots.html_template", "html/offline.html")
         self.commit("project")
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from expressions.errors import FetchError
+from expressions.paths import user_path
 
 
 def fingerprint(path: Path) -> dict[str, Any]:
@@ -59,7 +60,7 @@ def locate(
     raising one re-runs that download."""
     note: dict[str, Any] = {"dataset": dataset, "layout": layout, "source": source}
     if source == "local":
-        path = Path(str(where)).expanduser().resolve()
+        path = user_path(str(where)).resolve()
         note |= {"path": str(path), **fingerprint(path)}
     elif source == "kaggle":
         note["slug"] = where
