@@ -101,6 +101,26 @@ class SplitConfig:
     val: float = _range(0.0, 0.9)
 
 
+@dataclass(frozen=True, kw_only=True)
+class ReleaseConfig:
+    """What the `release` stage ships: one variant, temperature-calibrated on the val split."""
+
+    variant: str = "tuned"
+    ece_bins: int = _range(2, 100, default=15)
+
+
+def release_config(params: Params) -> ReleaseConfig:
+    """The optional `release` section (defaults when absent), checked against the variants."""
+    release = _build(ReleaseConfig, params.raw.get("release") or {}, "release")
+    if release.variant not in params.variants:
+        raise ConfigError(
+            f"release.variant is {release.variant!r}; allowed: {' | '.join(params.variants)}"
+        )
+    if "release" in params.variants:
+        raise ConfigError("variants.release clashes with models/release; rename that variant")
+    return release
+
+
 @dataclass(frozen=True)
 class VariantConfig:
     """What one train/evaluate pair needs; written to configs/<variant>.json by `resolve`."""
@@ -326,7 +346,7 @@ def parse_params(raw: dict[str, Any]) -> Params:
     for name in sections:
         if name not in raw:
             raise ConfigError(f"section {name} is missing from params.yaml")
-    unknown = sorted(set(raw) - set(sections))
+    unknown = sorted(set(raw) - {*sections, "release"})
     if unknown:
         raise ConfigError(
             f"unknown section {unknown[0]} in params.yaml; known: {', '.join(sections)}"
@@ -359,6 +379,7 @@ def parse_params(raw: dict[str, Any]) -> Params:
                 f"variants.{name} must be a lower-case name mapping to model/train overrides"
             )
         params.variant(name)
+    release_config(params)
     return params
 
 
