@@ -195,7 +195,7 @@ def model_card(
         "",
         f"Temperature scaling fitted on the validation split ({calib.val_images} images): "
         f"T = {calib.temperature:.4f}. Predictions (argmax) are unchanged; probabilities are "
-        "divided-logit softmaxes.",
+        "softmax(logits / T).",
         "",
         _table(
             ["", "ECE", "NLL"],
