@@ -205,9 +205,10 @@ def test_a_folder_of_crops_with_detector_none_gives_evaluations_classes(tmp_path
     assert len(set(expected)) > 1  # the check is not trivially passed by one constant class
 
 
-def test_video_rows_every_nth_frame_with_index_and_time(model, tmp_path):
-    video = tmp_path / "clip.avi"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (320, 240))
+@pytest.mark.parametrize(("name", "codec"), [("clip.mp4", "mp4v"), ("clip.avi", "MJPG")])
+def test_video_rows_every_nth_frame_with_index_and_time(model, tmp_path, name, codec):
+    video = tmp_path / name
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*codec), 10.0, (320, 240))
     truth = []
     for i in range(12):  # the face drifts right; frames 10 and 11 are empty
         frame = background(240, 320, seed=i)
