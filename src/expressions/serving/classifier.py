@@ -98,10 +98,14 @@ def _torch_available() -> bool:
     return importlib.util.find_spec("torch") is not None
 
 
-def load_classifier(model: str | Path | None, batch_size: int = 256) -> Classifier:
+def load_classifier(
+    model: str | Path | None, batch_size: int = 256, runtime: str = "auto"
+) -> Classifier:
     """--model: a variant name (`tuned`), a model folder, a .pt or a .onnx file; None = release.
 
-    A folder holding both files is run with PyTorch when it is installed, else with onnxruntime.
+    A folder holding both files is run with PyTorch when it is installed (`auto`: the very
+    numbers `evaluate` computes), else with onnxruntime; `runtime="onnx"` picks onnxruntime,
+    about twice as fast on a CPU and within 1e-4 of PyTorch.
     """
     how = "dvc repro release"
     if model is None:
@@ -112,7 +116,8 @@ def load_classifier(model: str | Path | None, batch_size: int = 256) -> Classifi
             path, how = Path("models") / str(model), f"dvc repro train@{model}"
     if path.is_dir():
         pt, onnx = path / "model.pt", path / "model.onnx"
-        path = pt if pt.exists() and (_torch_available() or not onnx.exists()) else onnx
+        use_torch = runtime == "torch" or (runtime == "auto" and _torch_available())
+        path = pt if pt.exists() and (use_torch or not onnx.exists()) else onnx
         if path == onnx and not onnx.exists():
             path = pt
     if not path.exists():

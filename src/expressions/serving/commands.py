@@ -39,6 +39,13 @@ def add_predict(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--csv", type=Path, help="write the rows to this CSV file")
     parser.add_argument("--json", type=Path, help="write the rows to this JSON file")
     parser.add_argument("--annotate", type=Path, metavar="DIR", help="draw the faces into DIR")
+    parser.add_argument(
+        "--runtime",
+        choices=("auto", "torch", "onnx"),
+        default="auto",
+        help="for a model folder: torch (evaluate's exact numbers; auto when torch is installed) "
+        "or onnx (onnxruntime, faster on a CPU)",
+    )
     parser.add_argument("--batch-size", type=int, default=256, help="faces per model batch")
     parser.add_argument("--quiet", action="store_true", help="no table on the terminal")
 
@@ -58,7 +65,7 @@ def run_predict(args: argparse.Namespace) -> None:
     files = expand(args.inputs)
     if not files:
         raise PredictionError(f"no image or video files in {', '.join(args.inputs)}")
-    classifier = load_classifier(args.model, args.batch_size)
+    classifier = load_classifier(args.model, args.batch_size, args.runtime)
     detector = make_detector(args.detector)
     records, read = [], 0
     for frame, rows in predict(

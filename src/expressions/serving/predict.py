@@ -9,8 +9,9 @@ cannot be read, or an image without a face, gives a row that says so; the run go
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from tqdm import tqdm
 
 from expressions.data.images import UnreadableImage, decode, to_model_input
 from expressions.serving.classifier import Classifier
-from expressions.serving.detect import Box, Detector, crop
+from expressions.serving.detect import Box, Detector, crop, whole_image
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".webm", ".mkv"}
@@ -36,6 +37,7 @@ class Frame:
     time_s: float | None = None
     note: str = ""  # why the file could not be read
     raw: np.ndarray | None = None  # the decoded pixels as the clean stage sees them (any depth)
+    whole: np.ndarray | None = None  # model input of the whole image, for --detector none
 
 
 @dataclass
@@ -119,17 +121,35 @@ def read_video(path: Path, every: int) -> Iterator[Frame]:
         yield Frame(str(path), None, note="unreadable: no video frame could be decoded")
 
 
-def frames(files: Sequence[Path], every: int, pool: ThreadPoolExecutor) -> Iterator[Frame]:
+def _ahead(pool: ThreadPoolExecutor, fn: Callable[[Path], Frame], items: list[Path], ahead: int):
+    """pool.map in order, but at most `ahead` items in flight: decoding runs on while the
+    caller classifies, and a folder of 100,000 photos is never held in memory at once."""
+    pending: deque[Future[Frame]] = deque()
+    for item in items:
+        pending.append(pool.submit(fn, item))
+        if len(pending) >= ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def frames(
+    files: Sequence[Path],
+    every: int,
+    pool: ThreadPoolExecutor,
+    read: Callable[[Path], Frame] = read_image,
+    ahead: int = 512,
+) -> Iterator[Frame]:
     """Images decoded in parallel (in order); videos frame by frame."""
     images: list[Path] = []
     for path in files:
         if path.suffix.lower() in VIDEO_SUFFIXES:
-            yield from pool.map(read_image, images)
+            yield from _ahead(pool, read, images, ahead)
             images = []
             yield from read_video(path, every)
         else:
             images.append(path)
-    yield from pool.map(read_image, images)
+    yield from _ahead(pool, read, images, ahead)
 
 
 def _chunks(items: Iterable[Frame], size: int) -> Iterator[list[Frame]]:
@@ -165,13 +185,26 @@ def predict(
             mininterval=0.5,
         )
         done: set[str] = set()
-        for group in _chunks(frames(files, every, pool), chunk):
+        read = read_image
+        if detector is whole_image:  # the model input is known at decoding: make it in the thread
+
+            def read(path: Path) -> Frame:
+                frame = read_image(path)
+                if frame.raw is not None:
+                    frame.whole = to_model_input(frame.raw, size)
+                return frame
+
+        def face_input(job: tuple[Frame, Box]) -> np.ndarray:
+            f, box = job
+            if f.whole is not None:
+                return f.whole
+            return to_model_input(crop(f.image if f.raw is None else f.raw, box, margin), size)
+
+        for group in _chunks(frames(files, every, pool, read, ahead=2 * chunk), chunk):
             readable = [f for f in group if f.image is not None]
             boxes = dict(zip(map(id, readable), detector([f.image for f in readable]), strict=True))
-            jobs = [
-                (f.image if f.raw is None else f.raw, b) for f in readable for b in boxes[id(f)]
-            ]
-            faces = list(pool.map(lambda job: to_model_input(crop(*job, margin), size), jobs))
+            jobs = [(f, b) for f in readable for b in boxes[id(f)]]
+            faces = list(pool.map(face_input, jobs))
             stacked = np.stack(faces) if faces else np.zeros((0, size, size), np.uint8)
             proba = classifier.proba(stacked)
             at = 0
