@@ -1,7 +1,6 @@
 """export@<variant>: models/<variant>/model.pt -> models/<variant>/model.onnx (with metadata)."""
 
 import argparse
-from pathlib import Path
 
 from expressions import cli, paths
 from expressions.serving.export import export_onnx
@@ -18,7 +17,7 @@ def main(argv: list[str]) -> None:
     args = parser.parse_args(argv)
     source = paths.model(args.variant)
     model, variant, temperature = load_checkpoint(source)
-    target = Path(source).with_name("model.onnx")
+    target = paths.onnx_model(args.variant)
     export_onnx(model, variant, target, temperature)
     print(f"export: {source} -> {target}")
 

@@ -9,7 +9,6 @@ metrics/release.json (temperature, ECE before/after) and plots/release/reliabili
 import argparse
 import json
 from dataclasses import asdict
-from pathlib import Path
 
 import numpy as np
 
@@ -21,9 +20,7 @@ from expressions.serving import calibration
 from expressions.serving.release import calibrate, model_card, test_metrics, write_release
 from expressions.serving.torch_model import load_checkpoint
 
-RELEASE = Path("models/release")
-RELEASE_METRICS = Path("metrics/release.json")
-RELIABILITY = Path("plots/release/reliability.png")
+RELEASE, RELEASE_METRICS, RELIABILITY = paths.RELEASE, paths.RELEASE_METRICS, paths.RELIABILITY
 
 
 def main(argv: list[str]) -> None:

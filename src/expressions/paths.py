@@ -46,3 +46,13 @@ def checkpoint(variant: str) -> Path:
 
 def test_metrics(variant: str) -> Path:
     return TEST_METRICS / f"{variant}.json"
+
+
+# The model's way out (serving): export@<variant> and release.
+RELEASE = MODELS / "release"  # model.pt, model.onnx, MODEL_CARD.md; the default --model
+RELEASE_METRICS = Path("metrics/release.json")  # temperature, ECE before/after
+RELIABILITY = Path("plots/release/reliability.png")
+
+
+def onnx_model(variant: str) -> Path:
+    return MODELS / variant / "model.onnx"

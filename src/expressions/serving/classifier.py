@@ -16,9 +16,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from expressions import paths
 from expressions.errors import PredictionError
 
-RELEASE = Path("models/release")  # what `dvc repro release` writes; the default --model
+RELEASE = paths.RELEASE  # what `dvc repro release` writes; the default --model
 _VARIANT = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -113,7 +114,7 @@ def load_classifier(
     else:
         path = Path(model)
         if not path.exists() and _VARIANT.match(str(model)):
-            path, how = Path("models") / str(model), f"dvc repro train@{model}"
+            path, how = paths.MODELS / str(model), f"dvc repro train@{model}"
     if path.is_dir():
         pt, onnx = path / "model.pt", path / "model.onnx"
         use_torch = runtime == "torch" or (runtime == "auto" and _torch_available())

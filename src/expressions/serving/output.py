@@ -70,7 +70,7 @@ def table(records: list[dict[str, Any]], classes: Sequence[str]) -> str:
         lines.append([_short(r["source"]), frame, face, box, cls, *probs])
     widths = [max(len(x) for x in col) for col in zip(head, *lines, strict=False)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    return "\n".join(fmt.format(*line) for line in [head, *lines])
+    return "\n".join(fmt.format(*line).rstrip() for line in [head, *lines])
 
 
 def _short(source: str, width: int = 48) -> str:
