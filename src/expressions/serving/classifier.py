@@ -112,7 +112,7 @@ def load_classifier(
     if model is None:
         path = RELEASE
     else:
-        path = Path(model)
+        path, how = Path(model), "dvc repro train@<variant>"
         if not path.exists() and _VARIANT.match(str(model)):
             path, how = paths.MODELS / str(model), f"dvc repro train@{model}"
     if path.is_dir():

@@ -92,9 +92,11 @@ def annotate(frame: Frame, rows: list[Row], out_dir: Path) -> Path | None:
         text = f"{row.predicted} {row.proba[row.predicted]:.2f}\n" + " ".join(
             f"{c[:3]} {p:.2f}" for c, p in row.proba.items()
         )
-        left, top, right, bottom = draw.multiline_textbbox((b.x, b.y + b.h + 2), text, font=font)
-        draw.rectangle([left - 1, top - 1, right + 1, bottom + 1], fill=(0, 0, 0))
-        draw.multiline_text((b.x, b.y + b.h + 2), text, fill=(255, 255, 255), font=font)
+        _, _, width, height = draw.multiline_textbbox((0, 0), text, font=font)
+        x = max(0, min(b.x, image.width - width - 2))  # labels stay inside the image
+        y = b.y + b.h + 2 if b.y + b.h + 2 + height <= image.height else max(0, b.y - height - 4)
+        draw.rectangle([x - 1, y - 1, x + width + 1, y + height + 3], fill=(0, 0, 0))
+        draw.multiline_text((x, y), text, fill=(255, 255, 255), font=font)
     parts = [p for p in Path(frame.source).with_suffix("").parts if p not in ("/", "..", ".")]
     name = "__".join(parts[-3:])  # a folder's files keep distinct names
     if frame.frame is not None:
