@@ -36,7 +36,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from photos import PATCH, background, iou, paste_faces  # noqa: E402
 from skimage import data, transform  # noqa: E402
 
 from expressions.config import load_params  # noqa: E402
@@ -47,6 +46,7 @@ from expressions.serving.export import export_onnx  # noqa: E402
 from expressions.serving.predict import predict  # noqa: E402
 from expressions.serving.torch_model import TorchClassifier, load_checkpoint  # noqa: E402
 from expressions.training.model import build_model, save_model  # noqa: E402
+from helpers.photos import PATCH, background, iou, paste_faces  # noqa: E402
 
 TARGET_FACES_PER_S = 1500
 REFERENCE_FACES = 400  # the per-image loops are slow; their rate is measured on a prefix

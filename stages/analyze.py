@@ -1,38 +1,33 @@
 """analyze@<variant>: model + test predictions -> confusion matrix, errors, feature maps.
 
-    python stages/analyze.py <variant> [--seed 0]
-
 Reads models/<variant>/model.pt, plots/<variant>/predictions.csv and data/merged/dataset.npz;
 writes plots/<variant>/{confusion.png, confused_pairs.csv, errors.png, feature_maps.png}.
 """
 
-import argparse
 from pathlib import Path
 
-from expressions import cli
+from expressions import cli, paths
 from expressions.analysis.variant_figures import analyze, read_predictions
 from expressions.data.dataset import load_merged
 from expressions.errors import AnalysisError
 
 
 def main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="analyze", description=__doc__.splitlines()[0])
-    parser.add_argument("variant", help="variant name from params.yaml, e.g. main")
+    parser = cli.parser(__doc__)
+    parser.add_argument("variant", help="a variant named in params.yaml variants")
     parser.add_argument("--seed", type=int, default=0, help="seed of the feature-map images")
-    parser.add_argument("--data", type=Path, default=Path("data/merged/dataset.npz"))
-    parser.add_argument("--models", type=Path, default=Path("models"))
-    parser.add_argument("--plots", type=Path, default=Path("plots"))
+    parser.add_argument("--data", type=Path, default=paths.DATASET)
+    parser.add_argument("--models", type=Path, default=paths.MODELS)
+    parser.add_argument("--plots", type=Path, default=paths.PLOTS)
     args = parser.parse_args(argv)
-    weights = args.models / args.variant / "model.pt"
+    weights = args.models / args.variant / paths.model(args.variant).name
     out = args.plots / args.variant
     for path, stage in ((args.data, "merge"), (weights, f"train@{args.variant}")):
         if not path.exists():
             raise AnalysisError(f"{path} not found; run `dvc repro {stage}` first")
     merged = load_merged(args.data)
     predictions = read_predictions(out / "predictions.csv", merged)
-    from expressions.training.model import (
-        load_model,  # imports torch: only once the inputs look right
-    )
+    from expressions.training.model import load_model  # imports torch: once the inputs look right
 
     model, _ = load_model(weights, device="cpu")
     written = analyze(args.variant, model, merged, predictions, out, seed=args.seed)

@@ -1,27 +1,27 @@
-"""clean@<dataset>: data/raw/<dataset>/ -> data/clean/<dataset>/ (grayscale, resized) + a report."""
+"""clean@<dataset>: data/raw/<dataset>/ -> data/clean/<dataset>/, grayscale and resized.
 
-from pathlib import Path
+Reads params.yaml (data.image_size, data.min_side, data.workers, data.datasets.<dataset>).
+Writes data/clean/<dataset>/ and metrics/clean/<dataset>.json (every skipped file and why).
+"""
 
-from expressions import cli
+from expressions import cli, paths
 from expressions.atomic import atomic_path, write_json
 from expressions.config import load_params
 from expressions.data.cleaning import clean_dataset, save_clean
 
 
 def main(argv: list[str]) -> None:
-    (name,) = argv
-    data = load_params().data
+    parser = cli.parser(__doc__)
+    parser.add_argument("dataset", help="a dataset named in params.yaml data.datasets")
+    name = parser.parse_args(argv).dataset
+    params = load_params()
+    data = params.data
     result = clean_dataset(
-        name,
-        data.datasets[name],
-        Path("data/raw") / name,
-        data.image_size,
-        data.min_side,
-        data.workers,
+        name, params.dataset(name), paths.RAW / name, data.image_size, data.min_side, data.workers
     )
-    with atomic_path(Path("data/clean") / name) as tmp:
+    with atomic_path(paths.CLEAN / name) as tmp:
         save_clean(tmp, result)
-    write_json(Path("metrics/clean") / f"{name}.json", result.report)
+    write_json(paths.CLEAN_REPORTS / f"{name}.json", result.report)
     report = result.report
     print(
         f"{name}: {report['files']} files, {report['decoded']} images cleaned, "

@@ -1,34 +1,40 @@
-"""evaluate@<variant>: the model on the test split -> metrics/<variant>.json and plots/<variant>/.
+"""evaluate@<variant>: the model on the test split -> metrics/test/<variant>.json, plots/<variant>/.
 
-plots/<variant>/confusion.csv feeds DVC's confusion template; predictions.csv (one row per test
-image with every class probability) feeds the confusion figure and the error gallery.
+Reads configs/<variant>.json, models/<variant>/model.pt and data/merged/dataset.npz. Writes
+metrics/test/<variant>.json (Table 2: accuracy, macro and micro P/R/F1, what `dvc metrics`
+compares), metrics/tables/<variant>.json (Table 1 per class, test images, speed),
+plots/<variant>/confusion.csv
+(for DVC's confusion template) and plots/<variant>/predictions.csv (one row per test image with
+every class probability, for the confusion figure and the error gallery).
 """
 
-from pathlib import Path
-
-from expressions import cli
+from expressions import cli, paths
 from expressions.analysis.evaluation import predict_split, predictions_frame
-from expressions.analysis.metrics import classification_metrics, format_tables
+from expressions.analysis.metrics import classification_metrics, format_tables, split_headline
 from expressions.atomic import write_json, write_text
-from expressions.config import VariantConfig
+from expressions.config import load_variant
 from expressions.data.dataset import load_merged
 from expressions.training.device import make_deterministic, pick_device, set_threads
 from expressions.training.model import load_model
 
 
 def main(argv: list[str]) -> None:
-    (name,) = argv
-    spec = VariantConfig.from_json(Path(f"configs/{name}.json").read_text()).train
+    parser = cli.parser(__doc__)
+    parser.add_argument("variant", help="a variant named in params.yaml variants")
+    name = parser.parse_args(argv).variant
+    spec = load_variant(name).train
     make_deterministic()
     set_threads(spec.threads)
     device = pick_device(spec.device)
-    model, variant = load_model(Path("models") / name / "model.pt", device)
-    predictions = predict_split(model, load_merged(Path("data/merged/dataset.npz")), spec, device)
+    model, variant = load_model(paths.model(name), device)
+    predictions = predict_split(model, load_merged(paths.DATASET), spec, device)
     frame = predictions_frame(predictions, variant.classes)
     metrics = classification_metrics(predictions.actual, predictions.predicted, variant.classes)
     metrics["speed"] = {"images_per_s": round(predictions.images_per_s, 1)}
-    write_json(Path("metrics") / f"{name}.json", metrics)
-    plots = Path("plots") / name
+    headline, tables = split_headline(metrics)
+    write_json(paths.test_metrics(name), headline)
+    write_json(paths.tables(name), tables)
+    plots = paths.PLOTS / name
     write_text(plots / "confusion.csv", frame[["actual", "predicted"]].to_csv(index=False))
     write_text(plots / "predictions.csv", frame.to_csv(index=False, float_format="%.6f"))
     print(format_tables(metrics))

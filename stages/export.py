@@ -1,6 +1,8 @@
-"""export@<variant>: models/<variant>/model.pt -> models/<variant>/model.onnx (with metadata)."""
+"""export@<variant>: models/<variant>/model.pt -> models/<variant>/model.onnx.
 
-import argparse
+The ONNX file has a dynamic batch axis and carries the class names, image size, input scaling,
+temperature and mirror averaging in its metadata, so onnxruntime alone can use it.
+"""
 
 from expressions import cli, paths
 from expressions.serving.export import export_onnx
@@ -8,12 +10,8 @@ from expressions.serving.torch_model import load_checkpoint
 
 
 def main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(
-        description="Export a trained variant to ONNX. Reads models/<variant>/model.pt; "
-        "writes models/<variant>/model.onnx (dynamic batch axis; classes, image size and "
-        "input scaling in its metadata)."
-    )
-    parser.add_argument("variant")
+    parser = cli.parser(__doc__)
+    parser.add_argument("variant", help="a variant named in params.yaml variants")
     args = parser.parse_args(argv)
     source = paths.model(args.variant)
     model, variant, temperature = load_checkpoint(source)

@@ -5,14 +5,16 @@ model.kernel=4` retrains only the variants whose effective settings change (vari
 uses kernel 4 and is skipped).
 """
 
-from expressions import cli
+from expressions import cli, paths
 from expressions.atomic import write_text
 from expressions.config import load_params
 
 
 def main(argv: list[str]) -> None:
-    (name,) = argv
-    write_text(f"configs/{name}.json", load_params().variant(name).to_json())
+    parser = cli.parser(__doc__)
+    parser.add_argument("variant", help="a variant named in params.yaml variants")
+    name = parser.parse_args(argv).variant
+    write_text(paths.config(name), load_params().variant(name).to_json())
 
 
 if __name__ == "__main__":

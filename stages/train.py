@@ -1,37 +1,43 @@
 """train@<variant>: configs/<variant>.json + data/merged/dataset.npz -> models/<variant>/model.pt.
 
-Also dvclive/<variant>/ (per-epoch losses and accuracy) and, while it runs, the resume point
-checkpoints/<variant>/last.pt. Runs as one process, or unchanged under
+Also writes metrics/training/<variant>.json (kept epoch, speed: a timing, not a DVC metric),
+dvclive/<variant>/ (per-epoch losses and accuracy) and, while it runs, the resume
+point checkpoints/<variant>/last.pt. Runs as one process, or unchanged under
 `torchrun --nproc_per_node N stages/train.py <variant>`.
 """
 
 from pathlib import Path
 
-from expressions import cli
-from expressions.config import VariantConfig
+from expressions import cli, paths
+from expressions.atomic import write_json
+from expressions.config import load_variant
 from expressions.data.dataset import load_merged
+from expressions.sourcefiles import local_modules
+from expressions.training.checkpoint import fingerprint
 from expressions.training.distributed import launch
-from expressions.training.loop import fingerprint, train
+from expressions.training.loop import train, training_summary
 from expressions.training.model import save_model
-
-DATASET = Path("data/merged/dataset.npz")
 
 
 def main(argv: list[str]) -> None:
-    (name,) = argv
-    variant = VariantConfig.from_json(Path(f"configs/{name}.json").read_text())
-    checkpoint = Path("checkpoints") / name / "last.pt"
+    parser = cli.parser(__doc__)
+    parser.add_argument("variant", help="a variant named in params.yaml variants")
+    name = parser.parse_args(argv).variant
+    variant = load_variant(name)
+    checkpoint = paths.checkpoint(name)
+    code = [Path(__file__), *local_modules(Path(__file__))]
     with launch(variant.train.device) as runtime:
         trained = train(
             variant,
-            load_merged(DATASET),
-            fingerprint=fingerprint(variant, DATASET),
+            load_merged(paths.DATASET),
+            fingerprint=fingerprint(variant, paths.DATASET, code),
             checkpoint=checkpoint,
-            live_dir=Path("dvclive") / name,
+            live_dir=paths.LIVE / name,
             runtime=runtime,
         )
         if runtime.main:
-            save_model(Path("models") / name / "model.pt", trained.model, variant)
+            save_model(paths.model(name), trained.model, variant)
+            write_json(paths.training_log(name), training_summary(trained))
             checkpoint.unlink(missing_ok=True)  # kept only to resume an interrupted run
             print(f"training: {trained.images_per_s:.0f} images/s; kept epoch {trained.kept_epoch}")
 

@@ -1,4 +1,4 @@
-"""Make the test helpers (tests/e2e.py, tests/layouts.py) importable as plain modules."""
+"""Make the shared fixtures and builders in tests/helpers/ importable by every test module."""
 
 import sys
 from pathlib import Path

@@ -10,20 +10,25 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from test_dataviz import CLASSES, load_stage, make_merged, png_size
 from torch import nn
 
 from expressions.analysis import confusion, error_gallery, feature_maps, variant_figures
 from expressions.data.dataset import SPLITS, save_merged
 from expressions.errors import AnalysisError
+from helpers.builders import (
+    CLASSES,
+    capture_figures,
+    image_axes,
+    load_stage,
+    make_merged,
+    png_size,
+)
 
 
 class TinyNet(nn.Module):
     """The model contract in miniature: `blocks` of Conv->BN->LeakyReLU->MaxPool, then a head."""
 
-    def __init__(
-        self, depth: int = 2, side: int = 12, normalize: bool = False, named: bool = False
-    ) -> None:
+    def __init__(self, depth: int = 2, side: int = 12, named: bool = False) -> None:
         super().__init__()
         widths = [1, 4, 5, 6]
         self.blocks = nn.ModuleList(
@@ -38,13 +43,6 @@ class TinyNet(nn.Module):
             for i in range(depth)
         )
         self.head = nn.Linear(widths[depth] * (side // 2**depth) ** 2, len(CLASSES))
-        self.seen: list[torch.Tensor] = []
-        if normalize:
-            self.normalize = self._normalize
-
-    def _normalize(self, batch: torch.Tensor) -> torch.Tensor:
-        self.seen.append(batch)
-        return (batch.float() - 128.0) / 64.0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for block in self.blocks:
@@ -86,10 +84,21 @@ def test_confusion_counts_rates_and_pairs():
     assert confusion.confused_pairs(np.eye(4, dtype=int), CLASSES).empty
 
 
-def test_confusion_png_has_the_documented_size(tmp_path):
+def test_confusion_figure_draws_every_cell_with_count_and_share(tmp_path, monkeypatch):
+    drawn = capture_figures(monkeypatch, confusion)
     counts = np.array([[5, 1, 0, 0], [0, 3, 2, 0], [1, 0, 7, 0], [0, 0, 1, 4]])
     path = confusion.plot_confusion(counts, CLASSES, tmp_path / "c.png", title="main")
     assert png_size(path) == (880, 740)
+    ax = drawn[0].axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(CLASSES)
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(CLASSES)
+    cells = {
+        (round(t.get_position()[1]), round(t.get_position()[0])): t.get_text() for t in ax.texts
+    }
+    assert len(cells) == 16
+    assert cells[(0, 0)] == "5\n83.3%" and cells[(2, 0)] == "1\n12.5%"
+    assert ax.images[0].get_array()[2, 2] == pytest.approx(87.5)  # colour = share of the row
+    assert "n=24" in ax.get_title()
 
 
 def test_most_confident_errors_come_first():
@@ -102,20 +111,22 @@ def test_most_confident_errors_come_first():
     assert errors["confidence"].iloc[0] == wrong["confidence"].max()
 
 
-def test_error_gallery_png_with_and_without_errors(tmp_path):
+def test_error_gallery_shows_each_mistake_once_or_says_there_are_none(tmp_path, monkeypatch):
+    drawn = capture_figures(monkeypatch, error_gallery)
     merged = make_merged()
     predictions = make_predictions(merged)
-    assert png_size(
-        error_gallery.plot_errors(predictions, merged, tmp_path / "e.png", title="m")
-    ) == (
-        1320,
-        470,
-    )
+    path = error_gallery.plot_errors(predictions, merged, tmp_path / "e.png", title="m", n=16)
+    assert png_size(path) == (1320, 470)
+    panels = image_axes(drawn[0])
+    shown = error_gallery.most_confident_errors(predictions, 16)
+    assert len(panels) == len(shown) > 0
+    for ax, row in zip(panels, shown.to_dict("records"), strict=True):
+        assert ax.get_title().startswith(f"pred {row['predicted']}")
+        assert ax.get_xlabel() == f"true {row['actual']}"
     right = predictions.assign(predicted=predictions["actual"])
-    assert png_size(error_gallery.plot_errors(right, merged, tmp_path / "n.png", title="m")) == (
-        1320,
-        470,
-    )
+    error_gallery.plot_errors(right, merged, tmp_path / "n.png", title="m")
+    assert image_axes(drawn[1]) == []
+    assert "no misclassified test images" in drawn[1].texts[0].get_text()
 
 
 def test_one_seeded_test_image_per_class():
@@ -144,12 +155,6 @@ def test_feature_maps_prefer_the_activation_before_pooling():
     assert maps[0].min() < 0  # LeakyReLU output, not yet pooled
 
 
-def test_feature_maps_use_the_models_own_normalisation():
-    model = TinyNet(normalize=True)
-    feature_maps.feature_maps(model, make_merged().x[:2])
-    assert model.seen[0].dtype == torch.uint8 and model.seen[0].shape == (2, 1, 12, 12)
-
-
 def test_feature_maps_need_blocks():
     with pytest.raises(AnalysisError, match=r"model\.blocks"):
         feature_maps.feature_maps(nn.Linear(2, 2), make_merged().x[:1])
@@ -168,7 +173,8 @@ def test_read_predictions_checks_the_contract(tmp_path):
         variant_figures.read_predictions(path, merged)
 
 
-def test_analyze_writes_all_outputs(tmp_path):
+def test_analyze_writes_all_outputs(tmp_path, monkeypatch):
+    drawn = capture_figures(monkeypatch, feature_maps)
     merged = make_merged()
     predictions = make_predictions(merged)
     torch.manual_seed(0)
@@ -181,6 +187,9 @@ def test_analyze_writes_all_outputs(tmp_path):
     ]
     assert png_size(tmp_path / "confusion.png") == (880, 740)
     assert png_size(tmp_path / "feature_maps.png") == (1150, 620)  # 1 + 2 blocks x 4 channels
+    maps = image_axes(drawn[-1])
+    assert len(maps) == len(CLASSES) * (1 + 2 * 4)  # one row per class: input + 2 blocks x 4
+    assert maps[1].get_title() == "block 1 · ch " + maps[1].get_title().split()[-1]
     pairs = pd.read_csv(tmp_path / "confused_pairs.csv")
     assert list(pairs.columns) == ["actual", "predicted", "count", "share"]
     wrong = predictions[predictions["actual"] != predictions["predicted"]]

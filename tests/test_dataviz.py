@@ -2,62 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
 
 from expressions.analysis import data_figures as dataviz
 from expressions.analysis import figures
 from expressions.data.dataset import SPLITS, Merged, save_merged
 from expressions.errors import AnalysisError
-
-ROOT = Path(__file__).resolve().parents[1]
-CLASSES = ("Angry", "Engaged", "Happy", "Neutral")
-
-
-def make_merged(n: int = 60, side: int = 12, seed: int = 0) -> Merged:
-    """A tiny merged dataset in which every class has images in every split."""
-    rng = np.random.default_rng(seed)
-    y = np.arange(n, dtype=np.int64) % len(CLASSES)
-    split = ((np.arange(n) // len(CLASSES)) % len(SPLITS)).astype(np.uint8)
-    x = rng.integers(0, 256, size=(n, side, side), dtype=np.uint8)
-    return Merged(x=x, y=y, split=split, classes=CLASSES)
-
-
-def make_manifest(merged: Merged) -> pd.DataFrame:
-    """The manifest contract: file,dataset,label,class,split, one row per image, same order."""
-    n = len(merged.y)
-    names = [CLASSES[c] for c in merged.y]
-    return pd.DataFrame(
-        {
-            "file": [f"img{i}.png" for i in range(n)],
-            "dataset": ["rafdb" if c != 1 else "fed2023" for c in merged.y],
-            "label": names,
-            "class": names,
-            "split": [SPLITS[s] for s in merged.split],
-        }
-    )
-
-
-def png_size(path: Path) -> tuple[int, int]:
-    """Decode the PNG fully (a truncated file fails here) and return (width, height)."""
-    with Image.open(path) as image:
-        image.load()
-        assert image.format == "PNG"
-        return image.size
-
-
-def load_stage(name: str):
-    spec = importlib.util.spec_from_file_location(f"stage_{name}", ROOT / "stages" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from helpers.builders import CLASSES, ROOT, load_stage, make_manifest, make_merged, png_size
 
 
 def test_class_colors_are_fixed_distinct_and_cover_unknown_classes():

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from test_training import quadrants, tiny
 
 from expressions.analysis.evaluation import predict_split
 from expressions.data.dataset import load_merged, save_merged
 from expressions.training.distributed import launch
 from expressions.training.loop import train
 from expressions.training.model import load_model
+from helpers.builders import quadrants, tiny
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -61,7 +61,7 @@ def test_two_gloo_processes_train_like_one_and_evaluate_alike(tmp_path):
     alone = predict_split(single.model, load_merged(dataset), variant.train, torch.device("cpu"))
     assert table["index"].tolist() == alone.index.tolist()
     assert (table["predicted"] == [variant.classes[i] for i in alone.predicted]).all()
-    metrics = json.loads((tmp_path / "metrics" / "tiny.json").read_text())
+    metrics = json.loads((tmp_path / "metrics" / "tables" / "tiny.json").read_text())
     assert (
         metrics["test_images"]
         == len(table)

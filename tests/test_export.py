@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import pytest
-from photos import group_photo, save_tiny_model, tiny_variant
 from PIL import Image
 
 from expressions.data.images import to_model_input
 from expressions.serving.classifier import OnnxClassifier
 from expressions.serving.export import INPUT_SCALING, export_onnx
 from expressions.serving.torch_model import TorchClassifier, load_checkpoint
+from helpers.photos import group_photo, save_tiny_model, tiny_variant
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -19,7 +19,7 @@ import pytest
 from expressions.data.fetch import fetch_kaggle, fetch_local
 from expressions.data.sources import scan
 from expressions.errors import FetchError
-from layouts import make_fed, make_folder, make_oahega, tar_tree, zip_tree
+from helpers.layouts import make_fed, make_folder, make_oahega, tar_tree, zip_tree
 
 
 def paths(result) -> list[tuple[str, str, str | None]]:

@@ -6,8 +6,15 @@ import re
 
 import pytest
 
-from e2e import Project, tiny_params
-from layouts import make_fed, make_folder, make_oahega, make_rafdb_kaggle, tar_tree, zip_tree
+from helpers.e2e import Project, tiny_params
+from helpers.layouts import (
+    make_fed,
+    make_folder,
+    make_oahega,
+    make_rafdb_kaggle,
+    tar_tree,
+    zip_tree,
+)
 
 pytestmark = pytest.mark.e2e
 

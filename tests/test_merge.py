@@ -6,6 +6,7 @@ import pytest
 
 from expressions.data.dataset import SPLITS, load_merged, save_merged
 from expressions.data.merge import Part, merge_parts
+from expressions.errors import ConfigError
 
 CLASSES = ("Angry", "Happy", "Neutral")
 
@@ -117,3 +118,96 @@ def test_tiny_classes_do_not_break_the_split(n):
     tiny = part("flat_ds", ["Angry"] * n + ["Happy"] * 10 + ["Neutral"] * 10, [""] * (n + 20))
     result = merge([tiny])
     assert (result.manifest["class"] == "Angry").sum() == n
+
+
+def test_a_map_entry_that_matches_no_label_names_the_labels_there_are():
+    ck = part("ck48", ["anger", "happy", "contempt"] * 4, [""] * 12)
+    with pytest.raises(ConfigError) as err:
+        merge_parts(
+            [ck],
+            ("Angry", "Happy"),
+            {"ck48": {"angry": "Angry", "happiness": "Happy"}},
+            0,
+            0.25,
+            0.2,
+        )
+    assert str(err.value).startswith(
+        "labels.map.ck48.angry matches no label of dataset ck48; its labels are anger, "
+    )  # closest first
+
+
+def test_a_class_left_without_images_stops_the_merge():
+    flat = part("flat_ds", ["Angry", "Happy"] * 10, [""] * 20)
+    copies = part("dup_ds", ["Neutral"] * 3, [""] * 3)  # the same pixels as flat_ds's first three
+    copies.images[:] = flat.images[:3]
+    label_map = {"flat_ds": {"Angry": "Angry", "Happy": "Happy"}, "dup_ds": {"Neutral": "Neutral"}}
+    with pytest.raises(
+        ConfigError,
+        match=r"class 'Neutral' has no images after the merge: labels\.map dup_ds\.Neutral kept none",
+    ):
+        merge_parts([flat, copies], CLASSES, label_map, 0, 0.25, 0.2)
+
+
+def test_a_class_missing_from_one_split_is_a_warning():
+    only_train = part(
+        "split_ds", ["Anger", "Happiness", "Neutral"] * 6, ["train"] * 15 + ["test"] * 3
+    )
+    result = merge([only_train])
+    assert result.totals["warnings"] == []
+    missing = part(
+        "split_ds", ["Anger"] * 6 + ["Happiness", "Neutral"] * 6, ["train"] * 12 + ["test"] * 6
+    )
+    assert "class 'Angry' has no test images" in merge([missing]).totals["warnings"]
+
+
+def clips(n_clips=12, frames=6):
+    """CK+-like: consecutive frames of one clip share the clip's label and look alike."""
+    labels, files = [], []
+    for c in range(n_clips):
+        for f in range(frames):
+            labels.append(("Angry", "Happy", "Neutral")[c % 3])
+            files.append(f"S{c:03d}_001_{f:08d}.png")
+    ds = part("ck48", labels, [""] * len(labels))
+    ds.index["file"] = files
+    return ds
+
+
+def test_group_split_keeps_every_clip_in_one_split():
+    label_map = {"ck48": {k: k for k in CLASSES}}
+
+    def straddling(result):
+        clip = result.manifest["file"].str[:8]
+        return int((result.manifest.groupby(clip)["split"].nunique() > 1).sum())
+
+    loose = merge_parts([clips()], CLASSES, label_map, 0, 0.25, 0.2)
+    grouped = merge_parts(
+        [clips()], CLASSES, label_map, 0, 0.25, 0.2, groups={"ck48": r"^(S\d+_\d+)_"}
+    )
+    assert straddling(loose) > 0  # frame-level splitting leaks clips
+    assert straddling(grouped) == 0
+    assert set(grouped.manifest["split"]) == set(SPLITS)
+    assert grouped.totals["total"]["kept"] == loose.totals["total"]["kept"] == 72
+
+
+def test_near_copies_across_splits_are_dropped_from_evaluation_and_listed():
+    rng = np.random.default_rng(0)
+    faces = rng.integers(0, 256, (40, 24, 24)).astype(np.uint8)
+    faces = np.stack([np.kron(f[:6, :6], np.ones((4, 4), np.uint8)) for f in faces])  # blocky
+    labels = ["Angry", "Happy", "Neutral", "Angry"] * 10
+    ds = part("flat_ds", labels, ["train"] * 30 + ["test"] * 10)
+    ds.images.resize(faces.shape, refcheck=False)
+    ds.images[:] = faces
+    ds.images[30] = np.clip(faces[0].astype(int) + 3, 0, 255)  # test image 30: train 0, brighter
+    label_map = {"flat_ds": {k: k for k in CLASSES}}
+    result = merge_parts([ds], CLASSES, label_map, 0, 0.25, 0.2, near_duplicates=2)
+    assert "flat_ds/30.jpg" not in set(result.manifest["file"])
+    dups = result.details["flat_ds"]["duplicates"]
+    assert [(d["file"], d["duplicate_of"]) for d in dups] == [
+        ("flat_ds/30.jpg", "flat_ds/flat_ds/0.jpg")
+    ]
+    assert dups[0]["status"].startswith("duplicate (near, 0 bits) in test")
+    counts = result.totals["datasets"]["flat_ds"]
+    assert counts["near_duplicates"] == 1 and counts["kept"] == 39
+    assert counts["decoded"] == counts["unmapped"] + counts["duplicates"] + counts["kept"]
+    off = merge_parts([ds], CLASSES, label_map, 0, 0.25, 0.2, near_duplicates=-1)
+    assert off.totals["datasets"]["flat_ds"]["kept"] == 40

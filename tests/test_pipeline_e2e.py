@@ -11,7 +11,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from e2e import Project, tiny_params
+from helpers.e2e import Project, tiny_params
 
 pytestmark = pytest.mark.e2e
 
@@ -40,7 +40,7 @@ def test_repro_runs_every_stage_and_writes_metrics(project, first_repro):
         assert {f"download@{dataset}", f"clean@{dataset}"} <= stages
     for variant in VARIANTS:
         assert {f"resolve@{variant}", f"train@{variant}", f"evaluate@{variant}"} <= stages
-        metrics = json.loads((project.path / f"metrics/{variant}.json").read_text())
+        metrics = json.loads((project.path / f"metrics/test/{variant}.json").read_text())
         assert metrics["accuracy"] > 0.25  # four classes: above chance
         assert set(metrics["per_class"]) == {"Angry", "Engaged", "Happy", "Neutral"}
     assert "Epoch [2/2], Validation Loss: " in first_repro.stdout
@@ -72,7 +72,7 @@ def test_kernel_experiment_retrains_only_what_it_changes(project, first_repro):
     shown = project.dvc("exp", "show", "--json").stdout
     assert "kernel4" in shown
     diff = json.loads(project.dvc("metrics", "diff", "HEAD", "kernel4", "--json").stdout)
-    assert "metrics/main.json" in diff
+    assert "metrics/test/main.json" in diff
 
 
 def test_bad_param_stops_with_one_sentence(project, first_repro):
@@ -91,7 +91,7 @@ def test_bad_param_stops_with_one_sentence(project, first_repro):
 def test_report_repeats_the_metrics_and_every_figure_decodes(project, first_repro):
     report = json.loads((project.path / "metrics/report.json").read_text())
     for variant in VARIANTS:
-        metrics = json.loads((project.path / f"metrics/{variant}.json").read_text())
+        metrics = json.loads((project.path / f"metrics/test/{variant}.json").read_text())
         assert report["table2"][variant]["accuracy"] == metrics["accuracy"]
         for cls, scores in metrics["per_class"].items():
             assert report["table1"][variant][cls]["precision"] == scores["precision"]
@@ -110,3 +110,21 @@ def test_plots_show_and_diff_between_experiments(project, first_repro):
     project.dvc("plots", "diff", "HEAD", "augmented", "-o", "diff_html")
     html = (project.path / "diff_html/index.html").read_text()
     assert "augmented" in html and "confusion" in html
+
+
+def test_a_variant_is_one_entry_in_params(project, first_repro):
+    params = yaml.safe_load((project.path / "params.yaml").read_text())
+    params["variants"]["narrow"] = {"model": {"hidden": 16}}
+    (project.path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    done = project.dvc("repro")
+    stages = ran_stages(done.stdout)
+    for stage in ("resolve", "train", "evaluate", "analyze"):
+        assert f"{stage}@narrow" in stages
+    assert "report" in stages and "train@main" not in stages
+    report = json.loads((project.path / "metrics/report.json").read_text())
+    assert list(report["table2"]) == [*VARIANTS, "narrow"]
+    assert "| narrow |" in (project.path / "metrics/report.md").read_text()
+    shown = json.loads(project.dvc("plots", "show", "--json").stdout)["data"]
+    assert "plots/narrow/confusion.csv" in shown
+    assert "dvclive/narrow/plots/metrics/val_loss.tsv" in shown
+    assert "plots/narrow/feature_maps.png" in shown

@@ -13,7 +13,6 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from photos import PATCH, background, group_photo, iou, paste_faces, save_tiny_model, tiny_variant
 from PIL import Image
 from skimage import data, transform
 
@@ -22,6 +21,15 @@ from expressions.analysis.evaluation import predict_proba
 from expressions.data.images import clean_files
 from expressions.serving.detect import make_detector
 from expressions.training.model import load_model
+from helpers.photos import (
+    PATCH,
+    background,
+    group_photo,
+    iou,
+    paste_faces,
+    save_tiny_model,
+    tiny_variant,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 PORTRAIT = data.astronaut()[PATCH]

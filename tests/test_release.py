@@ -10,13 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
-from photos import group_photo
 from PIL import Image
 
-from e2e import Project, tiny_params
 from expressions.serving import calibration
 from expressions.serving.classifier import softmax
+from helpers.e2e import Project, tiny_params
+from helpers.photos import group_photo
 
 
 def overconfident(n: int = 4000, classes: int = 4, true_t: float = 3.0, seed: int = 0):
@@ -51,31 +50,16 @@ def test_the_reliability_diagram_is_a_png(tmp_path):
     assert Image.open(target).format == "PNG"
 
 
-def without_missing_deps(project: Path) -> None:
-    """Drop dvc.yaml deps on modules that the package restructure moved (src/expressions/*.py of
-    the old flat layout). A no-op once dvc.yaml names the package folders."""
-    spec = yaml.safe_load((project / "dvc.yaml").read_text())
-    for stage in spec["stages"].values():
-        body = stage.get("do", stage)
-        body["deps"] = [
-            d
-            for d in body.get("deps", [])
-            if not (isinstance(d, str) and d.startswith("src/") and not (project / d).exists())
-        ]
-    (project / "dvc.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
-
-
 @pytest.mark.e2e
 def test_tag_push_artifacts_get_and_predict_with_the_fetched_model(tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(tmp_path / "project" / "src"))
     (tmp_path / "project").mkdir()
     project = Project(tmp_path / "project", tiny_params())
-    without_missing_deps(project.path)
     project.dvc("repro", "release")
     card = (project.path / "models" / "release" / "MODEL_CARD.md").read_text()
     for heading in ("Table 2", "Per-class recall", "Calibration", "Known limits", "Must not"):
         assert heading in card
-    assert (project.path / "plots" / "release" / "reliability.png").is_file()
+    assert (project.path / "models" / "release" / "reliability.png").is_file()
 
     origin, storage = tmp_path / "origin.git", tmp_path / "dvc-storage"
     project.run("git", "init", "-q", "--bare", "-b", "main", str(origin))
@@ -98,7 +82,12 @@ def test_tag_push_artifacts_get_and_predict_with_the_fetched_model(tmp_path, mon
     )  # fmt: skip
     assert got.returncode == 0, got.stderr
     fetched = consumer / "model"
-    assert {p.name for p in fetched.iterdir()} == {"model.pt", "model.onnx", "MODEL_CARD.md"}
+    assert {p.name for p in fetched.iterdir()} == {
+        "model.pt",
+        "model.onnx",
+        "MODEL_CARD.md",
+        "reliability.png",
+    }
 
     image, _ = group_photo()
     Image.fromarray(image).save(consumer / "group.jpg")

@@ -4,85 +4,26 @@ and the proposed top-level `plots:` of dvc.yaml rendered by a real `dvc plots sh
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from PIL import Image
-from test_dataviz import CLASSES, load_stage
 
-from expressions.analysis import report
+from expressions.analysis import report, report_markdown
+from expressions.analysis.metrics import split_headline
 from expressions.errors import AnalysisError
+from helpers.builders import CLASSES, load_stage
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = ("main", "variant1", "variant2")
 CURVE_TSV = "dvclive/{v}/plots/metrics/{m}.tsv"
-CURVES = (
-    ("train_loss", "Training loss per epoch", "Cross-entropy loss"),
-    ("val_loss", "Validation loss per epoch", "Cross-entropy loss"),
-    ("val_acc", "Validation accuracy per epoch", "Accuracy (%)"),
-)
-
-
-def proposed_plots(variants=VARIANTS) -> list:
-    """The top-level `plots:` proposed for dvc.yaml (the final report shows it as YAML)."""
-    curves = [
-        {
-            m: {
-                "template": "linear",
-                "title": title,
-                "x": "step",
-                "x_label": "Epoch (dvclive step)",
-                "y_label": label,
-                "y": {CURVE_TSV.format(v=v, m=m): m for v in variants},
-            }
-        }
-        for m, title, label in CURVES
-    ]
-    confusions = [
-        {
-            f"plots/{v}/confusion.csv": {
-                "template": "confusion",
-                "title": f"{v}: confusion matrix (test set)",
-                "x": "predicted",
-                "y": "actual",
-                "x_label": "Predicted class",
-                "y_label": "True class",
-            }
-        }
-        for v in variants
-    ]
-    bars = [
-        {
-            f"plots/data/{name}.csv": {
-                "template": "bar_horizontal",
-                "title": title,
-                "x": "count",
-                "y": "bar",
-                "x_label": "Images",
-                "y_label": label,
-            }
-        }
-        for name, title, label in (
-            ("counts", "Images per class and split", "Class / split"),
-            ("sources", "Images per source dataset and class", "Dataset / class"),
-        )
-    ]
-    images = [f"plots/data/{n}.png" for n in ("class_counts", "intensity", "samples")]
-    images += [
-        f"plots/{v}/{n}.png" for v in variants for n in ("confusion", "errors", "feature_maps")
-    ]
-    return curves + confusions + bars + images
 
 
 def fake_metrics(seed: int) -> dict:
-    """metrics/<variant>.json by the contract, with distinct random numbers per variant."""
+    """metrics/test/<variant>.json by the contract, with distinct random numbers per variant."""
     rng = np.random.default_rng(seed)
     per_class = {
         c: {
@@ -117,9 +58,14 @@ def write_curves(root: Path, variant: str, seed: int, epochs: int = 3, percent=F
 
 def make_root(root: Path, variants=VARIANTS) -> Path:
     """Every input of the report stage, faked by the contracts."""
-    (root / "metrics").mkdir(parents=True, exist_ok=True)
+    for kind in ("test", "tables", "training"):
+        (root / "metrics" / kind).mkdir(parents=True, exist_ok=True)
     for i, v in enumerate(variants):
-        (root / "metrics" / f"{v}.json").write_text(json.dumps(fake_metrics(i)))
+        headline, tables = split_headline(fake_metrics(i))
+        (root / "metrics" / "test" / f"{v}.json").write_text(json.dumps(headline))
+        (root / "metrics" / "tables" / f"{v}.json").write_text(json.dumps(tables))
+        run = {"kept_epoch": 3, "epochs_run": 3, "train_images_per_s": 812.3, "seconds": 9.1}
+        (root / "metrics" / "training" / f"{v}.json").write_text(json.dumps(run))
         write_curves(root, v, i)
         (root / "plots" / v).mkdir(parents=True, exist_ok=True)
         rng = np.random.default_rng(i)
@@ -153,17 +99,18 @@ def test_report_numbers_equal_the_metrics_json(tmp_path):
     report.write_report(root, VARIANTS, md, js)
     written, text = json.loads(js.read_text()), md.read_text()
     for v in VARIANTS:
-        metrics = json.loads((root / "metrics" / f"{v}.json").read_text())
+        metrics = json.loads((root / "metrics" / "test" / f"{v}.json").read_text())
+        metrics |= json.loads((root / "metrics" / "tables" / f"{v}.json").read_text())
         for c in CLASSES:
             for k in ("precision", "recall", "f1", "support"):
                 assert written["table1"][v][c][k] == metrics["per_class"][c][k]
-        for key, _, path in report.TABLE2:
+        for key, _, path in report_markdown.TABLE2:
             value = metrics[path[0]] if len(path) == 1 else metrics[path[0]][path[1]]
             assert written["table2"][v][key] == value
         assert written["table2"][v]["test_images"] == metrics["test_images"]
         cells = table_row(text, v, "## Table 2")
-        expected = [f"{written['table2'][v][k]:.4f}" for k, _, _ in report.TABLE2]
-        assert cells == [*expected, str(metrics["test_images"]), "1234"]
+        expected = [f"{written['table2'][v][k]:.4f}" for k, _, _ in report_markdown.TABLE2]
+        assert cells == [*expected, str(metrics["test_images"]), "1234", "3", "812"]
     for c in CLASSES:
         cells = table_row(text, c, "## Table 1")
         want = [written["table1"][v][c][k] for v in VARIANTS for k in ("precision", "recall")]
@@ -176,13 +123,13 @@ def test_epoch_lines_follow_the_study_format(tmp_path):
     rows = report.epochs(tmp_path / "dvclive" / "main")
     acc = pd.read_csv(tmp_path / CURVE_TSV.format(v="main", m="val_acc"), sep="\t")["val_acc"]
     loss = pd.read_csv(tmp_path / CURVE_TSV.format(v="main", m="val_loss"), sep="\t")["val_loss"]
-    assert report.epoch_lines(rows) == [
+    assert report_markdown.epoch_lines(rows) == [
         f"Epoch [{k + 1}/2], Validation Loss: {loss[k]:.4f}, Validation Accuracy: {acc[k] * 100:.2f}%"
         for k in range(2)
     ]
-    write_curves(tmp_path, "pct", 0, epochs=2, percent=True)  # accuracy logged in % stays in %
-    assert [r["val_acc_percent"] for r in report.epochs(tmp_path / "dvclive" / "pct")] == (
-        pytest.approx(list(acc * 100))
+    write_curves(tmp_path, "pct", 0, epochs=2, percent=True)  # older runs logged percents
+    assert [r["val_acc"] for r in report.epochs(tmp_path / "dvclive" / "pct")] == (
+        pytest.approx(list(acc))
     )
 
 
@@ -218,60 +165,3 @@ def test_report_stage_defaults_to_the_variants_in_params(tmp_path):
     load_stage("report").main(["--root", str(root), "--out", str(root / "out")])
     assert json.loads((root / "out" / "report.json").read_text())["variants"] == variants
     assert "(../plots/variant2/errors.png)" in (root / "out" / "report.md").read_text()
-
-
-def plot_configs() -> list[tuple[str, list]]:
-    """The proposed top-level plots, and the real dvc.yaml's once the lead has wired it."""
-    configs = [("proposed", proposed_plots())]
-    dvc_yaml = ROOT / "dvc.yaml"
-    if dvc_yaml.exists() and (yaml.safe_load(dvc_yaml.read_text()) or {}).get("plots"):
-        configs.append(("dvc.yaml", yaml.safe_load(dvc_yaml.read_text())["plots"]))
-    return configs
-
-
-def fake_plot_files(root: Path, plots: list) -> None:
-    """A small file for every path the plots config names, with the fields it asks for."""
-    for entry in plots:
-        name, props = (entry, {}) if isinstance(entry, str) else next(iter(entry.items()))
-        props = props or {}
-        y = props.get("y", "y")
-        files = y if isinstance(y, dict) else {name: y}
-        for path, fields in files.items():
-            target = root / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if target.suffix == ".png":
-                Image.new("RGB", (8, 8), "white").save(target, format="PNG")
-                continue
-            columns = [props.get("x", "x"), *([fields] if isinstance(fields, str) else fields)]
-            sep = "\t" if target.suffix == ".tsv" else ","
-            cats = props.get("template", "").startswith("confusion")
-            rows = [
-                [CLASSES[(i + j) % 4] if cats else str(i + j) for j in range(len(columns))]
-                for i in range(4)
-            ]
-            target.write_text("\n".join(sep.join(r) for r in [columns, *rows]) + "\n")
-
-
-@pytest.mark.e2e
-@pytest.mark.parametrize("label, plots", plot_configs(), ids=[c[0] for c in plot_configs()])
-def test_dvc_plots_show_renders_the_plots_config(tmp_path, label, plots):
-    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "PATH": f"{Path(sys.executable).parent}:"}
-    env["PATH"] += os.environ.get("PATH", "")
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True)
-
-    assert run("git", "init", "-q").returncode == 0
-    assert run("dvc", "init", "-q").returncode == 0
-    shutil.copytree(ROOT / ".dvc" / "plots", tmp_path / ".dvc" / "plots")  # custom templates
-    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump({"plots": plots}, sort_keys=False))
-    fake_plot_files(tmp_path, plots)
-    done = run("dvc", "plots", "show", "-o", "html")
-    assert done.returncode == 0, done.stderr
-    html = (tmp_path / "html" / "index.html").read_text()
-    names = [e if isinstance(e, str) else next(iter(e)) for e in plots]
-    images = [n for n in names if n.endswith(".png")]
-    assert html.count("vegaEmbed(") == len(names) - len(images), done.stderr
-    assert len(list((tmp_path / "html" / "static").glob("*.png"))) == len(images)
-    if label == "proposed":
-        assert "Validation accuracy per epoch" in html and "main: confusion matrix" in html

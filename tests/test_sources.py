@@ -10,7 +10,7 @@ import pytest
 from expressions.data.sources import LAYOUTS, Scan, scan
 from expressions.data.sources.rafdb import NAMES
 from expressions.errors import DataError
-from layouts import (
+from helpers.layouts import (
     FED_CLASSES,
     OAHEGA_CLASSES,
     QUIRK_IMAGES,

@@ -6,11 +6,19 @@ its traceback. Set EXPRESSIONS_DEBUG=1 to get the traceback of a UserError too.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Callable
 
 from expressions.errors import UserError
+
+
+def parser(doc: str | None) -> argparse.ArgumentParser:
+    """A stage's command line; `--help` prints the script's docstring: what it reads and writes."""
+    return argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
 
 
 def run(main: Callable[[list[str]], None]) -> None:

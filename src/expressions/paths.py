@@ -22,10 +22,16 @@ CONFIGS = Path("configs")  # CONFIGS/<variant>.json: a variant's effective setti
 MODELS = Path("models")  # MODELS/<variant>/model.pt
 CHECKPOINTS = Path("checkpoints")  # CHECKPOINTS/<variant>/last.pt, only while training
 LIVE = Path("dvclive")  # LIVE/<variant>/: per-epoch curves
-TEST_METRICS = Path("metrics/test")  # TEST_METRICS/<variant>.json: Table 1 and Table 2
+TEST_METRICS = Path("metrics/test")  # TEST_METRICS/<variant>.json: Table 2, the headline metrics
+TRAINING = Path("metrics/training")  # TRAINING/<variant>.json: kept epoch, speed
+TABLES = Path("metrics/tables")  # TABLES/<variant>.json: Table 1 per class, counts, speed
 PLOTS = Path("plots")  # PLOTS/<variant>/: confusion, predictions, figures
 REPORT_MD = Path("metrics/report.md")
 REPORT_JSON = Path("metrics/report.json")
+
+
+def input_note(dataset: str) -> Path:
+    return RAW / f"{dataset}.input.json"
 
 
 def source_record(dataset: str) -> Path:
@@ -40,6 +46,10 @@ def model(variant: str) -> Path:
     return MODELS / variant / "model.pt"
 
 
+def training_log(variant: str) -> Path:
+    return TRAINING / f"{variant}.json"
+
+
 def checkpoint(variant: str) -> Path:
     return CHECKPOINTS / variant / "last.pt"
 
@@ -48,10 +58,14 @@ def test_metrics(variant: str) -> Path:
     return TEST_METRICS / f"{variant}.json"
 
 
+def tables(variant: str) -> Path:
+    return TABLES / f"{variant}.json"
+
+
 # The model's way out (serving): export@<variant> and release.
 RELEASE = MODELS / "release"  # model.pt, model.onnx, MODEL_CARD.md; the default --model
 RELEASE_METRICS = Path("metrics/release.json")  # temperature, ECE before/after
-RELIABILITY = Path("plots/release/reliability.png")
+RELIABILITY = RELEASE / "reliability.png"  # a plot inside the artifact
 
 
 def onnx_model(variant: str) -> Path:

@@ -22,10 +22,9 @@ from expressions.analysis.figures import (
     show_image,
 )
 from expressions.atomic import write_text
-from expressions.data.dataset import SPLITS, Merged
+from expressions.data.dataset import MANIFEST_COLUMNS, SPLITS, Merged
 from expressions.errors import AnalysisError
 
-MANIFEST_COLUMNS = ("file", "dataset", "label", "class", "split")
 HIST_BIN = 4  # intensity histogram bin width, in grey levels
 
 

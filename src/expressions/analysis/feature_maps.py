@@ -20,7 +20,6 @@ from expressions.data.dataset import SPLITS, Merged
 from expressions.errors import AnalysisError
 
 if TYPE_CHECKING:
-    import torch
     from torch import nn
 
 
@@ -36,26 +35,15 @@ def pick_per_class(merged: Merged, seed: int) -> list[int]:
     return picks
 
 
-def model_input(model: nn.Module, images: np.ndarray) -> torch.Tensor:
-    """uint8 [B, S, S] -> the batch the model expects: pixels / 255 as [B, 1, S, S] floats.
-
-    model.py's network standardises that itself with its training statistics; a model that
-    offers its own `normalize(uint8 batch)` gets the raw pixels instead.
-    """
-    import torch
-
-    batch = torch.from_numpy(np.ascontiguousarray(images)).unsqueeze(1)
-    normalize = getattr(model, "normalize", None)
-    return normalize(batch) if callable(normalize) else batch.float() / 255.0
-
-
 def feature_maps(model: nn.Module, images: np.ndarray) -> list[np.ndarray]:
     """Every conv block's activations for `images`, as float arrays [B, C, h, w], block by block.
 
     A block's `act` layer (the activation before pooling, twice the pooled side) is hooked when
     the block names one, as the project's model does; otherwise the block's own output.
     """
-    import torch
+    import torch  # here, not at the top: the analyze stage checks its inputs before torch loads
+
+    from expressions.training.batches import as_input
 
     blocks = getattr(model, "blocks", None)
     if blocks is None or len(blocks) == 0:
@@ -70,7 +58,7 @@ def feature_maps(model: nn.Module, images: np.ndarray) -> list[np.ndarray]:
     try:
         model.eval()
         with torch.no_grad():
-            model(model_input(model, images))
+            model(as_input(torch.from_numpy(np.ascontiguousarray(images))))
     finally:
         for hook in hooks:
             hook.remove()

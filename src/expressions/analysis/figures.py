@@ -44,7 +44,6 @@ EXTRA_COLORS: tuple[str, ...] = (
     "#9467BD",
     "#17BECF",
 )
-SPLIT_HATCHES: dict[str, str] = {"train": "", "val": "//", "test": ".."}
 
 plt.rcParams.update(
     {

@@ -16,27 +16,16 @@ from typing import Any
 
 import pandas as pd
 
+from expressions import paths
 from expressions.analysis.confusion import confused_pairs, confusion_counts
+from expressions.analysis.report_markdown import (
+    DATA_PLOTS,
+    TABLE2,
+    VARIANT_PLOTS,
+    render_markdown,
+)
 from expressions.atomic import write_json, write_text
 from expressions.errors import AnalysisError
-
-EPOCH_LINE = (
-    "Epoch [{epoch}/{epochs}], Validation Loss: {val_loss:.4f}, Validation Accuracy: {acc:.2f}%"
-)
-TABLE2 = (  # key in report.json, column header in report.md, path in metrics/<variant>.json
-    ("accuracy", "Accuracy", ("accuracy",)),
-    ("macro_precision", "Macro P", ("macro", "precision")),
-    ("macro_recall", "Macro R", ("macro", "recall")),
-    ("macro_f1_study", "Macro F1 (study)¹", ("macro", "f1_study")),
-    ("macro_f1_sklearn", "Macro F1 (sklearn)²", ("macro", "f1")),
-    ("micro_precision", "Micro P", ("micro", "precision")),
-    ("micro_recall", "Micro R", ("micro", "recall")),
-    ("micro_f1", "Micro F1", ("micro", "f1")),
-)
-DATA_PLOTS = {"class counts": "class_counts.png", "intensity": "intensity.png",
-              "samples": "samples.png"}  # fmt: skip
-VARIANT_PLOTS = {"confusion matrix": "confusion.png", "most confident errors": "errors.png",
-                 "feature maps": "feature_maps.png"}  # fmt: skip
 
 
 def _read_json(path: Path, stage: str) -> dict[str, Any]:
@@ -71,39 +60,29 @@ def read_curve(path: Path, column: str) -> pd.Series:
     return frame.drop_duplicates("step", keep="last").set_index("step")[column]
 
 
-def as_percent(values: pd.Series) -> pd.Series:
-    """Accuracy in %: dvclive logs whatever the trainer gave; fractions (all <= 1) are scaled.
+def as_fraction(values: pd.Series) -> pd.Series:
+    """Accuracy as a fraction of 1; runs logged before the project's one unit stored percents.
 
     A 4-class model at or below 1% accuracy is not a realistic run, so the rule is unambiguous.
     """
-    return values * 100 if len(values) and values.max() <= 1.0 else values
+    return values / 100 if len(values) and values.max() > 1.0 else values
 
 
 def epochs(dvclive_dir: Path) -> list[dict[str, Any]]:
     """Per-epoch rows from the TSVs, in step order; epoch k of N counts logged validation rows."""
     base = dvclive_dir / "plots" / "metrics"
     loss = read_curve(base / "val_loss.tsv", "val_loss")
-    acc = as_percent(read_curve(base / "val_acc.tsv", "val_acc"))
+    acc = as_fraction(read_curve(base / "val_acc.tsv", "val_acc"))
     train_path = base / "train_loss.tsv"
     train = read_curve(train_path, "train_loss") if train_path.exists() else pd.Series(dtype=float)
     steps = sorted(set(loss.index) & set(acc.index))
     rows = []
     for k, step in enumerate(steps, start=1):
         row = {"epoch": k, "epochs": len(steps), "step": int(step)}
-        row |= {"val_loss": float(loss[step]), "val_acc_percent": float(acc[step])}
+        row |= {"val_loss": float(loss[step]), "val_acc": float(acc[step])}
         row["train_loss"] = float(train[step]) if step in train.index else None
         rows.append(row)
     return rows
-
-
-def epoch_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
-    """The study's log lines: `Epoch [k/N], Validation Loss: x.xxxx, Validation Accuracy: yy.yy%`."""
-    return [
-        EPOCH_LINE.format(
-            epoch=r["epoch"], epochs=r["epochs"], val_loss=r["val_loss"], acc=r["val_acc_percent"]
-        )
-        for r in rows
-    ]
 
 
 def data_counts(data: dict[str, Any]) -> dict[str, dict[str, int]]:
@@ -122,29 +101,34 @@ def data_counts(data: dict[str, Any]) -> dict[str, dict[str, int]]:
 
 def variant_section(root: Path, variant: str) -> dict[str, Any]:
     """Everything the report shows about one variant, read from that variant's stage outputs."""
-    path = root / "metrics" / f"{variant}.json"
+    path, tables = root / paths.test_metrics(variant), root / paths.tables(variant)
     metrics = _read_json(path, f"evaluate@{variant}")
-    per_class = metrics.get("per_class")
+    details = _read_json(tables, f"evaluate@{variant}")
+    per_class = details.get("per_class")
     if not isinstance(per_class, dict) or not per_class:
-        raise AnalysisError(f"{path} has no per_class metrics")
+        raise AnalysisError(f"{tables} has no per_class metrics")
     classes = list(per_class)
     table1 = {
-        c: {k: _dig(per_class, (c, k), path) for k in ("precision", "recall", "f1")}
-        | {"support": int(_dig(per_class, (c, "support"), path))}
+        c: {k: _dig(per_class, (c, k), tables) for k in ("precision", "recall", "f1")}
+        | {"support": int(_dig(per_class, (c, "support"), tables))}
         for c in classes
     }
     table2 = {key: _dig(metrics, keys, path) for key, _, keys in TABLE2}
     table2["test_images"] = int(
-        metrics.get("test_images", sum(v["support"] for v in table1.values()))
+        details.get("test_images", sum(v["support"] for v in table1.values()))
     )
-    speed = metrics.get("speed", {})
+    speed = details.get("speed", {})
     table2["images_per_s"] = float(speed["images_per_s"]) if "images_per_s" in speed else None
+    training = root / paths.training_log(variant)
+    run = _read_json(training, f"train@{variant}") if training.exists() else {}
+    table2["kept_epoch"] = run.get("kept_epoch")
+    table2["train_images_per_s"] = run.get("train_images_per_s")
     return {
         "classes": classes,
         "table1": table1,
         "table2": table2,
-        "validation": epochs(root / "dvclive" / variant),
-        "confused_pairs": read_pairs(root / "plots" / variant / "confusion.csv", classes),
+        "validation": epochs(root / paths.LIVE / variant),
+        "confused_pairs": read_pairs(root / paths.PLOTS / variant / "confusion.csv", classes),
         "plots": {k: f"plots/{variant}/{v}" for k, v in VARIANT_PLOTS.items()},
     }
 
@@ -169,7 +153,7 @@ def build_report(root: Path | str, variants: Sequence[str]) -> dict[str, Any]:
     if not variants:
         raise AnalysisError("name at least one variant to report on")
     sections = {v: variant_section(root, v) for v in variants}
-    data = _read_json(root / "metrics" / "data.json", "merge")
+    data = _read_json(root / paths.DATA_TOTALS, "merge")
     return {
         "variants": list(variants),
         "classes": sections[variants[0]]["classes"],
@@ -178,150 +162,13 @@ def build_report(root: Path | str, variants: Sequence[str]) -> dict[str, Any]:
         "validation": {v: s["validation"] for v, s in sections.items()},
         "data": {
             "classes": data_counts(data),
-            "details": {k: v for k, v in data.items() if k != "classes"},
+            "warnings": list(data.get("warnings", [])),
+            "details": {k: v for k, v in data.items() if k not in ("classes", "warnings")},
         },
         "confused_pairs": {v: s["confused_pairs"] for v, s in sections.items()},
         "plots": {"data": {k: f"plots/data/{v}" for k, v in DATA_PLOTS.items()}}
         | {v: s["plots"] for v, s in sections.items()},
     }
-
-
-def _fmt(value: Any, digits: int = 4) -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
-
-
-def md_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
-    """A GitHub markdown table; numbers right-aligned, the first column left-aligned."""
-    align = [":--"] + ["--:"] * (len(header) - 1)
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
-    return lines + ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in rows]
-
-
-def generic_tables(obj: Any, title: str, level: int = 4) -> list[str]:
-    """Render any nested dict as markdown: scalars as key/value, dicts of scalars as a matrix.
-
-    metrics/data.json's shape belongs to the merge stage; this shows whatever it holds.
-    """
-    if not isinstance(obj, dict):
-        return [f"{'#' * level} {title}", "", f"`{json.dumps(obj)}`", ""]
-    scalars = {k: v for k, v in obj.items() if not isinstance(v, dict | list)}
-    nested = {k: v for k, v in obj.items() if isinstance(v, dict | list)}
-    out = [f"{'#' * min(level, 6)} {title}", ""] if title else []
-    flat = [v for v in nested.values() if isinstance(v, dict)]
-    if (
-        nested
-        and len(flat) == len(nested)
-        and all(not isinstance(x, dict | list) for d in flat for x in d.values())
-    ):
-        cols = list(dict.fromkeys(k for d in flat for k in d))
-        rows = [[k, *(nested[k].get(c, "") for c in cols)] for k in nested]
-        return [*out, *md_table(["", *cols], rows), "", *_scalars(scalars)]
-    out += _scalars(scalars)
-    for key, value in nested.items():
-        out += generic_tables(value, f"{title} / {key}" if title else str(key), level + 1)
-    return out
-
-
-def _scalars(scalars: dict[str, Any]) -> list[str]:
-    return [*md_table(["key", "value"], list(scalars.items())), ""] if scalars else []
-
-
-def _table1(report: dict[str, Any]) -> list[str]:
-    """Table 1: one row per class, a precision and a recall column per variant."""
-    variants, kinds = report["variants"], ("precision", "recall")
-    header = ["Class"] + [f"{v} {k.capitalize()}" for v in variants for k in kinds]
-    rows = [
-        [c] + [report["table1"][v].get(c, {}).get(k) for v in variants for k in kinds]
-        for c in report["classes"]
-    ]
-    return ["## Table 1. Precision and recall per class (test set)", "", *md_table(header, rows)]
-
-
-def _table2(report: dict[str, Any]) -> list[str]:
-    """Table 2: one row per variant; both macro-F1 definitions, footnoted."""
-    header = ["Variant"] + [h for _, h, _ in TABLE2] + ["Test images", "Images/s"]
-    keys = [k for k, _, _ in TABLE2] + ["test_images", "images_per_s"]
-    rows = [[v] + [report["table2"][v][k] for k in keys] for v in report["variants"]]
-    for row in rows:  # throughput: whole images per second are precise enough
-        row[-1] = _fmt(row[-1], digits=0)
-    return [
-        "## Table 2. Overall metrics (test set)",
-        "",
-        *md_table(header, rows),
-        "",
-        "¹ the study's macro F1: harmonic mean of macro precision and macro recall.  ",
-        "² scikit-learn's macro F1: mean of the per-class F1 scores.",
-    ]
-
-
-def _validation(report: dict[str, Any]) -> list[str]:
-    out = ["## Validation per epoch", ""]
-    for v in report["variants"]:
-        out += [f"{v}:", "", "```", *epoch_lines(report["validation"][v]), "```", ""]
-    return out[:-1]
-
-
-def _data(report: dict[str, Any]) -> list[str]:
-    """Images per class and split with totals, then whatever else the merge stage counted."""
-    counts = report["data"]["classes"]
-    out = ["## Data: images per class and split", ""]
-    if not counts:
-        out.append("(metrics/data.json has no `classes` table)")
-    else:
-        splits = list(dict.fromkeys(k for d in counts.values() for k in d))
-        rows = [[c] + [counts[c].get(s, 0) for s in splits] for c in counts]
-        rows.append(["Total"] + [sum(counts[c].get(s, 0) for c in counts) for s in splits])
-        out += md_table(["Class", *splits], rows)
-    if report["data"]["details"]:
-        out += ["", "<details><summary>All counts in metrics/data.json</summary>", ""]
-        out += [*generic_tables(report["data"]["details"], ""), "</details>"]
-    return out
-
-
-def _pairs(report: dict[str, Any]) -> list[str]:
-    head = ["True class", "Predicted as", "Images", "Share of true class"]
-    out = ["## Most confused class pairs (test set)", ""]
-    for v in report["variants"]:
-        rows = [
-            [p["actual"], p["predicted"], p["count"], f"{p['share'] * 100:.1f}%"]
-            for p in report["confused_pairs"][v]
-        ]
-        out += [f"{v}:", "", *(md_table(head, rows) if rows else ["(no errors)"]), ""]
-    return out[:-1]
-
-
-def _plots(report: dict[str, Any], prefix: str) -> list[str]:
-    """Links relative to the report's folder, so they work on GitHub and in a local checkout."""
-
-    def links(plots: dict[str, str]) -> str:
-        return ", ".join(f"[{name}]({prefix}{path})" for name, path in plots.items())
-
-    return [
-        "## Plots",
-        "",
-        "Training curves and confusion matrices of all variants: `dvc plots show`, or",
-        "`dvc plots diff <rev>` to compare with another commit or experiment.",
-        "",
-        f"- data: {links(report['plots']['data'])}",
-        *(f"- {v}: {links(report['plots'][v])}" for v in report["variants"]),
-    ]
-
-
-def render_markdown(report: dict[str, Any], prefix: str = "../") -> str:
-    """report.md in the study's order; `prefix` leads from the report's folder to the root."""
-    intro = [
-        f"# Results: {', '.join(report['variants'])}",
-        "",
-        "Written by `dvc repro report` from metrics/<variant>.json, dvclive/<variant>/,",
-        "plots/<variant>/confusion.csv and metrics/data.json. Scores are fractions of 1.",
-    ]
-    sections = [intro, _table1(report), _table2(report), _validation(report)]
-    sections += [_data(report), _pairs(report), _plots(report, prefix)]
-    return "\n\n".join("\n".join(lines) for lines in sections) + "\n"
 
 
 def write_report(root: Path | str, variants: Sequence[str], md: Path, js: Path) -> dict[str, Any]:

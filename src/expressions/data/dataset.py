@@ -14,6 +14,7 @@ import numpy as np
 from expressions.atomic import atomic_path
 
 SPLITS = ("train", "val", "test")
+MANIFEST_COLUMNS = ["file", "dataset", "label", "class", "split"]  # manifest.csv, one row per image
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,15 @@ from __future__ import annotations
 import hashlib
 import zlib
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 import numpy as np
 import pandas as pd
 
-from expressions.data.dataset import SPLITS, Merged
-
-MANIFEST_COLUMNS = ["file", "dataset", "label", "class", "split"]
-_SPLIT_NAMES = {"train": "train", "val": "val", "test": "test"}
+from expressions.data.dataset import MANIFEST_COLUMNS, SPLITS, Merged
+from expressions.data.near_duplicates import nearest, phash
+from expressions.data.splits import assign_splits, groups_of
+from expressions.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,16 @@ def merge_parts(
     seed: int,
     test_share: float,
     val_share: float,
+    groups: dict[str, str] | None = None,
+    near_duplicates: int = -1,
 ) -> MergeResult:
-    """Relabel with `label_map` (case-insensitive), drop duplicates, and assign splits."""
+    """Relabel with `label_map` (case-insensitive), drop duplicates, and assign splits.
+
+    `groups` maps a dataset to the regex naming its subjects or clips (kept whole in one split);
+    `near_duplicates` is the largest perceptual-hash distance, in bits, at which an evaluation
+    image counts as a copy of a training image and is dropped (-1: no search).
+    """
+    _check_map(parts, label_map)
     rows = pd.concat([_rows(p, label_map.get(p.name) or {}) for p in parts], ignore_index=True)
     images = np.concatenate([p.images for p in parts]) if parts else np.zeros((0, 1, 1), np.uint8)
     rows["status"] = np.where(rows["class"] == "", "unmapped", "kept")
@@ -56,7 +65,13 @@ def merge_parts(
     for position, part in enumerate(parts):
         mine = kept["dataset"] == part.name
         rng = np.random.default_rng([seed, zlib.crc32(part.name.encode()), position])
-        kept.loc[mine, "split"] = _assign_splits(kept[mine], test_share, val_share, rng)
+        group = groups_of(kept.loc[mine, "file"], (groups or {}).get(part.name))
+        kept.loc[mine, "split"] = assign_splits(kept[mine], test_share, val_share, rng, group)
+    rows.loc[kept.index, "split"] = kept["split"]
+    if near_duplicates >= 0:
+        _mark_near_duplicates(rows, kept, images, near_duplicates)
+        kept = kept[rows.loc[kept.index, "status"] == "kept"]
+    _check_classes(kept, classes, label_map)
     manifest = kept[MANIFEST_COLUMNS].reset_index(drop=True)
     merged = Merged(
         x=images[kept.index.to_numpy()],
@@ -64,7 +79,6 @@ def merge_parts(
         split=manifest["split"].map({s: i for i, s in enumerate(SPLITS)}).to_numpy(np.uint8),
         classes=classes,
     )
-    rows.loc[kept.index, "split"] = kept["split"]
     return MergeResult(merged, manifest, _totals(rows, parts, classes), _details(rows, parts))
 
 
@@ -73,7 +87,8 @@ def _rows(part: Part, mapping: dict[str, str]) -> pd.DataFrame:
     rows = part.index.copy()
     rows["dataset"] = part.name
     rows["class"] = rows["label"].map(lambda label: lower.get(str(label).lower(), ""))
-    rows["split"] = rows["split"].map(lambda s: _SPLIT_NAMES.get(str(s).lower(), ""))
+    split = rows["split"].astype(str).str.lower()
+    rows["split"] = split.where(split.isin(SPLITS), "")
     return rows
 
 
@@ -91,30 +106,54 @@ def _mark_duplicates(rows: pd.DataFrame, images: np.ndarray) -> None:
         rows.at[i, "duplicate_of"] = f"{original['dataset']}/{original['file']}"
 
 
-def _assign_splits(
-    rows: pd.DataFrame, test_share: float, val_share: float, rng: np.random.Generator
-) -> pd.Series:
-    """Keep a dataset's own split; make a stratified test split where it ships none; carve val."""
-    split = rows["split"].copy()
-    unsplit = split == ""
-    split[unsplit] = "train"
-    split.loc[_stratified_pick(rows["class"][unsplit], test_share, rng)] = "test"
-    if not (split == "val").any():
-        split.loc[_stratified_pick(rows["class"][split == "train"], val_share, rng)] = "val"
-    return split
+def _check_map(parts: list[Part], label_map: dict[str, dict[str, str]]) -> None:
+    """Every label map entry names a label its dataset has: a typo would drop a class silently."""
+    for part in parts:
+        found = [str(label) for label in part.clean_report["labels"]]
+        known = {label.lower() for label in found}
+        for entry in label_map.get(part.name) or {}:
+            if str(entry).lower() in known:
+                continue
+            closest = sorted(
+                found,
+                key=lambda label: -SequenceMatcher(None, entry.lower(), label.lower()).ratio(),
+            )
+            raise ConfigError(
+                f"labels.map.{part.name}.{entry} matches no label of dataset {part.name}; "
+                f"its labels are {', '.join(closest) or 'none'} (closest first)"
+            )
 
 
-def _stratified_pick(labels: pd.Series, share: float, rng: np.random.Generator) -> list:
-    """Index labels of `share` of each class, drawn at random; classes of one image stay whole.
+def _check_classes(
+    kept: pd.DataFrame, classes: tuple[str, ...], label_map: dict[str, dict[str, str]]
+) -> None:
+    """A class without images would train a dead output and drag every macro average down."""
+    counts = kept["class"].value_counts()
+    for cls in classes:
+        if counts.get(cls, 0) == 0:
+            mapped = [
+                f"{d}.{k}" for d, m in label_map.items() for k, v in (m or {}).items() if v == cls
+            ]
+            raise ConfigError(
+                f"class {cls!r} has no images after the merge: labels.map "
+                f"{', '.join(mapped) or 'maps nothing to it'} kept none (all unreadable or "
+                "duplicates); map a label with images to it or remove it from labels.classes"
+            )
 
-    Written out rather than sklearn's train_test_split, which refuses classes of one member.
-    """
-    picked = []
-    for cls in sorted(labels.unique()):
-        members = labels.index[labels == cls].to_numpy()
-        n = round(share * len(members)) if len(members) > 1 else 0
-        picked.extend(rng.permutation(members)[:n].tolist())
-    return picked
+
+def _mark_near_duplicates(
+    rows: pd.DataFrame, kept: pd.DataFrame, images: np.ndarray, max_distance: int
+) -> None:
+    """Drop each evaluation image whose perceptual hash is within `max_distance` of a train one."""
+    train = kept.index[kept["split"] == "train"].to_numpy()
+    evaluation = kept.index[kept["split"] != "train"].to_numpy()
+    distance, position = nearest(phash(images[evaluation]), phash(images[train]))
+    for i, j, bits in zip(evaluation, train[position], distance, strict=True):
+        if bits <= max_distance:
+            rows.at[i, "status"] = (
+                f"duplicate (near, {bits} bits) in {rows.at[i, 'split']} of a train image: dropped"
+            )
+            rows.at[i, "duplicate_of"] = f"{rows.at[j, 'dataset']}/{rows.at[j, 'file']}"
 
 
 def _counts(rows: pd.DataFrame, by: str) -> dict[str, dict[str, int]]:
@@ -132,6 +171,7 @@ def _dataset_totals(part: Part, rows: pd.DataFrame) -> dict[str, int]:
         "decoded": len(mine),
         "unmapped": int((mine["status"] == "unmapped").sum()),
         "duplicates": int(duplicates.sum()),
+        "near_duplicates": int(mine["status"].str.startswith("duplicate (near").sum()),
         "kept": int((mine["status"] == "kept").sum()),
     }
 
@@ -144,10 +184,17 @@ def _totals(rows: pd.DataFrame, parts: list[Part], classes: tuple[str, ...]) -> 
     total.update({s: int((kept["split"] == s).sum()) for s in SPLITS})
     per_class = _counts(kept, "class")
     zero = dict.fromkeys([*SPLITS, "total"], 0)
+    classes_table = {c: per_class.get(c, zero) for c in classes}
     return {
         "total": total,
         "datasets": datasets,
-        "classes": {c: per_class.get(c, zero) for c in classes},
+        "classes": classes_table,
+        "warnings": [
+            f"class {c!r} has no {s} images"
+            for c, counts in classes_table.items()
+            for s in SPLITS
+            if counts[s] == 0
+        ],
     }
 
 
@@ -172,6 +219,6 @@ def _details(rows: pd.DataFrame, parts: list[Part]) -> dict:
         out[part.name] = {
             "skipped_by_reason": part.clean_report["skipped_by_reason"],
             "labels": labels,
-            "duplicates": dups[["file", "duplicate_of"]].to_dict("records"),
+            "duplicates": dups[["file", "status", "duplicate_of"]].to_dict("records"),
         }
     return out

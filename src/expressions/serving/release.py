@@ -8,6 +8,7 @@ what was built.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -35,14 +36,23 @@ class Calibration:
 
 
 def test_metrics(variant: str, root: Path = Path()) -> dict[str, Any]:
-    """Table 2 of `variant`: metrics/test/<variant>.json, or the older metrics/<variant>.json."""
-    for path in (root / paths.test_metrics(variant), root / "metrics" / f"{variant}.json"):
-        if path.is_file():
-            return json.loads(path.read_text())
-    raise PredictionError(
-        f"no test metrics for {variant} at {paths.test_metrics(variant)}; "
-        f"build them with `dvc repro evaluate@{variant}`"
-    )
+    """Table 2 and Table 1 of `variant` on the test split, as evaluate@<variant> wrote them:
+    metrics/test/<variant>.json (headline) + metrics/tables/<variant>.json (per class)."""
+    headline, tables = root / paths.test_metrics(variant), root / paths.tables(variant)
+    if not headline.is_file():
+        raise PredictionError(
+            f"no test metrics for {variant} at {paths.test_metrics(variant)}; "
+            f"build them with `dvc repro evaluate@{variant}`"
+        )
+    metrics = json.loads(headline.read_text())
+    if tables.is_file():
+        metrics.update(json.loads(tables.read_text()))
+    if "per_class" not in metrics:
+        raise PredictionError(
+            f"{paths.tables(variant)} holds no per-class table; rebuild it with "
+            f"`dvc repro evaluate@{variant}`"
+        )
+    return metrics
 
 
 def val_logits(model: torch.nn.Module, x: np.ndarray, tta_flip: bool) -> list[np.ndarray]:
@@ -81,8 +91,10 @@ def write_release(
     variant: VariantConfig,
     temperature: float,
     card: str,
+    draw: Callable[[Path], None],
 ) -> None:
-    """models/release/: model.pt (weights + settings + temperature), model.onnx, MODEL_CARD.md."""
+    """models/release/: model.pt (weights + settings + temperature), model.onnx, MODEL_CARD.md
+    and reliability.png (drawn by `draw(path)`), all in place at once or not at all."""
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     with atomic_path(target) as tmp:
         tmp.mkdir(parents=True)
@@ -92,6 +104,7 @@ def write_release(
         )
         export_onnx(model, variant, tmp / "model.onnx", temperature)
         (tmp / "MODEL_CARD.md").write_text(card, encoding="utf-8")
+        draw(tmp / paths.RELIABILITY.name)
 
 
 def _table(head: list[str], rows: list[list[Any]]) -> str:
@@ -209,7 +222,7 @@ def model_card(
             ],
         ),
         "",
-        "Reliability diagram: `plots/release/reliability.png` (`dvc plots show`).",
+        "Reliability diagram: `reliability.png` beside this card (also in `dvc plots show`).",
         "",
         "## Known limits",
         "",

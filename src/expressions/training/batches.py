@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
-from expressions.config import TrainSpec
 from expressions.training.device import autocast
 
 ORDER, AUGMENT, DROPOUT = range(3)  # independent random streams of one epoch
@@ -40,12 +37,6 @@ def pixel_stats(x: np.ndarray) -> tuple[float, float]:
     return float(mean), max(std, 1 / 255)  # a blank training set must not divide by zero
 
 
-def class_weights(labels: np.ndarray, num_classes: int) -> np.ndarray:
-    """Inverse class frequency, scaled so a balanced set gets 1.0 everywhere (sklearn's "balanced")."""
-    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
-    return np.divide(len(labels), num_classes * counts, out=np.zeros_like(counts), where=counts > 0)
-
-
 def epoch_order(labels: np.ndarray, seed: int, epoch: int, balance: str) -> np.ndarray:
     """The epoch's sample order: a permutation, or for "sampler" len(labels) class-balanced draws."""
     rng = np.random.default_rng(derived_seed(seed, epoch, ORDER))
@@ -57,44 +48,6 @@ def epoch_order(labels: np.ndarray, seed: int, epoch: int, balance: str) -> np.n
 
 def global_batches(order: np.ndarray, batch_size: int) -> list[np.ndarray]:
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-
-
-@dataclass(frozen=True)
-class Augment:
-    rotate: float  # degrees either way
-    translate: float  # fraction of the side either way
-    crop: float  # smallest crop side, as a fraction of the side
-
-    @classmethod
-    def from_spec(cls, spec: TrainSpec) -> Augment | None:
-        return cls(spec.rotate, spec.translate, spec.crop) if spec.augment else None
-
-
-def random_affine(n: int, augment: Augment, generator: torch.Generator) -> torch.Tensor:
-    """[n, 2, 3] matrices for affine_grid: mirror half the images, rotate, crop, shift.
-
-    In affine_grid's units the image spans [-1, 1]: a crop of side c is a scale by c whose window
-    may sit anywhere inside the image (shift up to 1 - c), on top of the translation (2 * t).
-    """
-    u = torch.rand(n, 5, generator=generator, dtype=torch.float64)
-    flip = torch.where(u[:, 0] < 0.5, -1.0, 1.0)
-    angle = (2 * u[:, 1] - 1) * math.radians(augment.rotate)
-    scale = augment.crop + (1 - augment.crop) * u[:, 2]
-    shift = (2 * u[:, 3:] - 1) * (2 * augment.translate + 1 - scale)[:, None]
-    cos, sin = angle.cos() * scale, angle.sin() * scale
-    rows = (cos * flip, -sin, shift[:, 0], sin * flip, cos, shift[:, 1])
-    return torch.stack(rows, dim=1).view(n, 2, 3).float()
-
-
-def augment_batch(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-    """One resampling for the whole batch; pixels from outside the image are black.
-
-    A DDP rank's share of a last batch smaller than the world is empty: nothing to resample.
-    """
-    if len(x) == 0:
-        return x
-    grid = F.affine_grid(theta.to(x.device, x.dtype), list(x.shape), align_corners=False)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
 def as_input(x: torch.Tensor) -> torch.Tensor:

@@ -1,17 +1,11 @@
 """The training loop: one readable function over in-memory batches; resumable; DDP-ready.
 
-Learning rate: set before every optimizer step as a function of the step alone (nanoGPT's
-get_lr), so a resumed run needs no scheduler state: linear warm-up over `warmup_epochs`, then
-none | cosine (down to 0 at the last step) | step (x0.1 at 50% and 75% of the remaining steps).
-
-The checkpoint holds no random-generator state on purpose: each epoch reseeds its order,
-augmentation and dropout from (seed, epoch, rank), which replays identically after a restart.
+The recipe pieces (schedule, balancing, augmentation) live in recipe.py and the resume point in
+checkpoint.py, so this file reads as the loop the study describes.
 """
 
 from __future__ import annotations
 
-import hashlib
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,18 +17,15 @@ from dvclive import Live
 from torch import nn
 from tqdm import tqdm
 
-from expressions.atomic import atomic_path
 from expressions.config import TrainSpec, VariantConfig
 from expressions.data.dataset import Merged
 from expressions.errors import TrainingError
-from expressions.training import batches, device, distributed, model
-from expressions.training.batches import AUGMENT, DROPOUT, Augment, derived_seed
+from expressions.training import batches, device, distributed, model, recipe
+from expressions.training.batches import AUGMENT, DROPOUT, derived_seed
+from expressions.training.checkpoint import cpu_copy, load_checkpoint, save_checkpoint
 from expressions.training.distributed import Runtime
-
-EPOCH_LINE = (
-    "Epoch [{epoch}/{epochs}], Validation Loss: {val_loss:.4f}, Validation Accuracy: {val_acc:.2f}%"
-)
-PLOTTED = ("train_loss", "val_loss", "val_acc", "lr")  # dvclive series, one row per epoch
+from expressions.training.epoch_log import EPOCH_LINE, PLOTTED, SUMMARY
+from expressions.training.recipe import Augment, early_stopped, kept_index, lr_at
 
 
 @dataclass
@@ -43,63 +34,6 @@ class Trained:
     history: list[dict[str, float]]  # one record per epoch run, resumed epochs included
     kept_epoch: int  # 1-based: the best epoch with early stopping, else the last
     images_per_s: float  # training throughput, all ranks together, validation excluded
-
-
-def fingerprint(variant: VariantConfig, dataset: Path) -> str:
-    """Whether a checkpoint belongs to this run: same settings, same data, same training code."""
-    digest = hashlib.sha256(variant.to_json().encode())
-    for module in (model, batches, device, distributed):
-        digest.update(Path(module.__file__).read_bytes())
-    digest.update(Path(__file__).read_bytes())
-    with open(dataset, "rb") as fh:
-        digest.update(hashlib.file_digest(fh, "sha256").digest())
-    return digest.hexdigest()
-
-
-def lr_at(step: int, steps_per_epoch: int, spec: TrainSpec) -> float:
-    warm = spec.warmup_epochs * steps_per_epoch
-    if step < warm:
-        return spec.lr * (step + 1) / (warm + 1)
-    progress = (step - warm) / max(1, spec.epochs * steps_per_epoch - warm)
-    if spec.schedule == "cosine":
-        return spec.lr * 0.5 * (1 + math.cos(math.pi * progress))
-    if spec.schedule == "step":
-        return spec.lr * 0.1 ** ((progress >= 0.5) + (progress >= 0.75))
-    return spec.lr
-
-
-def make_optimizer(params: list[nn.Parameter], spec: TrainSpec) -> torch.optim.Optimizer:
-    if spec.weight_decay > 0:
-        return torch.optim.AdamW(params, lr=spec.lr, weight_decay=spec.weight_decay)
-    return torch.optim.Adam(params, lr=spec.lr)
-
-
-def early_stopped(history: list[dict[str, float]], patience: int) -> bool:
-    """No better validation loss in the last `patience` epochs."""
-    if patience == 0 or len(history) <= patience:
-        return False
-    return len(history) - 1 - kept_index(history, patience) >= patience
-
-
-def kept_index(history: list[dict[str, float]], patience: int) -> int:
-    if patience == 0:
-        return len(history) - 1
-    return int(np.argmin([h["val_loss"] for h in history]))
-
-
-def load_checkpoint(path: Path | None, fingerprint: str) -> dict | None:
-    if path is None or not path.exists():
-        return None
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if state["fingerprint"] != fingerprint:
-        print(f"note: {path} is from other settings, data or code; starting afresh")
-        return None
-    print(f"resuming from {path} after epoch {len(state['history'])}")
-    return state
-
-
-def cpu_copy(net: nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
 
 
 @dataclass
@@ -133,11 +67,11 @@ def build_setup(
     memory_format = torch.channels_last if spec.channels_last else torch.preserve_format
     net = net.to(rt.device, memory_format=memory_format)
     stepped = distributed.wrap(net, rt)  # before the optimizer: it may swap BatchNorm layers
-    optimizer = make_optimizer(list(stepped.parameters()), spec)
+    optimizer = recipe.make_optimizer(list(stepped.parameters()), spec)
     amp = device.amp_dtype(spec.amp, rt.device, verbose=rt.main)
     scaler = torch.amp.GradScaler(rt.device.type, enabled=amp == torch.float16)
     weighted, n = spec.balance == "weighted_loss", len(variant.classes)
-    class_weight = batches.class_weights(y_train, n) if weighted else np.ones(n)
+    class_weight = recipe.class_weights(y_train, n) if weighted else np.ones(n)
     class_weight = torch.tensor(class_weight, dtype=torch.float32)
     criterion = nn.CrossEntropyLoss(
         weight=class_weight.to(rt.device) if weighted else None,
@@ -152,13 +86,13 @@ def build_setup(
 
 
 def validate(s: Setup, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    """Plain cross-entropy (no class weights, no smoothing: comparable across recipes), accuracy %.
+    """Plain cross-entropy (no class weights, no smoothing: comparable across recipes), accuracy.
 
     Every rank scores the whole validation set, so all ranks take the same early-stopping
     decision without communicating, and the numbers equal a single-process run's.
     """
     logits = batches.forward_all(s.net, x, s.spec.batch_size, s.rt.device, s.amp)
-    accuracy = (logits.argmax(1) == y).double().mean().item() * 100
+    accuracy = (logits.argmax(1) == y).double().mean().item()
     return F.cross_entropy(logits, y).item(), accuracy
 
 
@@ -193,8 +127,8 @@ def train_epoch(s: Setup, x: torch.Tensor, y: torch.Tensor, epoch: int) -> dict[
         xb = batches.as_input(batches.to_device(xb, rt.device))
         yb = batches.to_device(yb, rt.device)
         if augment is not None:
-            theta = batches.random_affine(len(batch), augment, generator)
-            xb = batches.augment_batch(xb, theta[rt.shard(len(batch))])
+            theta = recipe.random_affine(len(batch), augment, generator)
+            xb = recipe.augment_batch(xb, theta[rt.shard(len(batch))])
         for group in s.optimizer.param_groups:
             group["lr"] = lr_at(step, len(steps), spec)
         with device.autocast(rt.device, s.amp):
@@ -213,19 +147,14 @@ def train_epoch(s: Setup, x: torch.Tensor, y: torch.Tensor, epoch: int) -> dict[
     }
 
 
-def save_checkpoint(
-    path: Path, fingerprint: str, s: Setup, history: list[dict], best: dict | None
-) -> None:
-    state = {
-        "fingerprint": fingerprint,
-        "model": cpu_copy(s.net),
-        "optimizer": s.optimizer.state_dict(),
-        "scaler": s.scaler.state_dict(),
-        "history": history,
-        "best": best,
+def training_summary(trained: Trained) -> dict:
+    """What the report shows of a run besides its metrics: which epoch was kept, how fast."""
+    return {
+        "kept_epoch": trained.kept_epoch,
+        "epochs_run": len(trained.history),
+        "train_images_per_s": round(trained.images_per_s, 1),
+        "seconds": round(sum(h["seconds"] for h in trained.history), 1),
     }
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
 
 
 def log_epoch(live: Live | None, record: dict[str, float]) -> None:
@@ -291,14 +220,15 @@ def train(
             print(EPOCH_LINE.format(epochs=spec.epochs, **record), flush=True)
             log_epoch(live, record)
             if checkpoint is not None:
-                save_checkpoint(checkpoint, fingerprint, s, history, best)
+                save_checkpoint(
+                    checkpoint, fingerprint, s.net, s.optimizer, s.scaler, history, best
+                )
 
     kept = kept_index(history, spec.early_stopping)
     if best is not None:
         s.net.load_state_dict(best)
     speed = sum(h["images"] for h in history) / sum(h["seconds"] for h in history)
     if live is not None:  # the summary describes the weights kept, not the last epoch
-        live.summary.update({k: history[kept][k] for k in PLOTTED})
-        live.summary.update(kept_epoch=kept + 1, train_images_per_s=round(speed, 1))
+        live.summary.update({k: history[kept][k] for k in SUMMARY})
         live.end()
     return Trained(s.net, history, kept + 1, speed)

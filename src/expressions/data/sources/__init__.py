@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from expressions.data.layouts import LAYOUTS
 from expressions.data.sources import fed2023, folder, oahega, rafdb
 from expressions.data.sources.scan import Item, Scan, Skipped
 from expressions.errors import DataError
@@ -19,8 +20,7 @@ _SCANNERS: dict[str, Callable[[Path], Scan]] = {
     "oahega": oahega.scan,
     "fed2023": fed2023.scan,
     "folder": folder.scan,
-}
-LAYOUTS = tuple(_SCANNERS)
+}  # one per name in layouts.LAYOUTS (tests/test_sources.py checks)
 
 
 def scan(layout: str, root: Path) -> Scan:

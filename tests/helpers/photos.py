@@ -12,9 +12,9 @@ import numpy as np
 import torch
 from skimage import data, transform
 
-from e2e import tiny_params
 from expressions.config import VariantConfig, parse_params
 from expressions.training.model import build_model, save_model
+from helpers.e2e import tiny_params
 
 # The head and shoulders around the astronaut's face, and the face inside it (x, y, w, h).
 PATCH = (slice(20, 220), slice(130, 320))

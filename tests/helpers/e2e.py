@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "src", ".gitignore")
 BIN = Path(sys.executable).parent
 

@@ -1,0 +1,94 @@
+"""The recipe pieces a variant can switch on: learning-rate schedule, optimizer, early stopping,
+class balancing and batched augmentation. All off in params.yaml's base, which is the study's.
+
+Learning rate: set before every optimizer step as a function of the step alone (nanoGPT's
+get_lr), so a resumed run needs no scheduler state: linear warm-up over `warmup_epochs`, then
+none | cosine (down to 0 at the last step) | step (x0.1 at 50% and 75% of the remaining steps).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from expressions.config import TrainSpec
+
+
+def lr_at(step: int, steps_per_epoch: int, spec: TrainSpec) -> float:
+    warm = spec.warmup_epochs * steps_per_epoch
+    if step < warm:
+        return spec.lr * (step + 1) / (warm + 1)
+    progress = (step - warm) / max(1, spec.epochs * steps_per_epoch - warm)
+    if spec.schedule == "cosine":
+        return spec.lr * 0.5 * (1 + math.cos(math.pi * progress))
+    if spec.schedule == "step":
+        return spec.lr * 0.1 ** ((progress >= 0.5) + (progress >= 0.75))
+    return spec.lr
+
+
+def make_optimizer(params: list[nn.Parameter], spec: TrainSpec) -> torch.optim.Optimizer:
+    if spec.weight_decay > 0:
+        return torch.optim.AdamW(params, lr=spec.lr, weight_decay=spec.weight_decay)
+    return torch.optim.Adam(params, lr=spec.lr)
+
+
+def early_stopped(history: list[dict[str, float]], patience: int) -> bool:
+    """No better validation loss in the last `patience` epochs."""
+    if patience == 0 or len(history) <= patience:
+        return False
+    return len(history) - 1 - kept_index(history, patience) >= patience
+
+
+def kept_index(history: list[dict[str, float]], patience: int) -> int:
+    if patience == 0:
+        return len(history) - 1
+    return int(np.argmin([h["val_loss"] for h in history]))
+
+
+def class_weights(labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """Inverse class frequency, scaled so a balanced set gets 1.0 everywhere (sklearn's "balanced")."""
+    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
+    return np.divide(len(labels), num_classes * counts, out=np.zeros_like(counts), where=counts > 0)
+
+
+@dataclass(frozen=True)
+class Augment:
+    rotate: float  # degrees either way
+    translate: float  # fraction of the side either way
+    crop: float  # smallest crop side, as a fraction of the side
+
+    @classmethod
+    def from_spec(cls, spec: TrainSpec) -> Augment | None:
+        return cls(spec.rotate, spec.translate, spec.crop) if spec.augment else None
+
+
+def random_affine(n: int, augment: Augment, generator: torch.Generator) -> torch.Tensor:
+    """[n, 2, 3] matrices for affine_grid: mirror half the images, rotate, crop, shift.
+
+    In affine_grid's units the image spans [-1, 1]: a crop of side c is a scale by c whose window
+    may sit anywhere inside the image (shift up to 1 - c), on top of the translation (2 * t).
+    """
+    u = torch.rand(n, 5, generator=generator, dtype=torch.float64)
+    flip = torch.where(u[:, 0] < 0.5, -1.0, 1.0)
+    angle = (2 * u[:, 1] - 1) * math.radians(augment.rotate)
+    scale = augment.crop + (1 - augment.crop) * u[:, 2]
+    shift = (2 * u[:, 3:] - 1) * (2 * augment.translate + 1 - scale)[:, None]
+    cos, sin = angle.cos() * scale, angle.sin() * scale
+    rows = (cos * flip, -sin, shift[:, 0], sin * flip, cos, shift[:, 1])
+    return torch.stack(rows, dim=1).view(n, 2, 3).float()
+
+
+def augment_batch(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    """One resampling for the whole batch; pixels from outside the image are black.
+
+    A DDP rank's share of a last batch smaller than the world is empty: nothing to resample.
+    """
+    if len(x) == 0:
+        return x
+    grid = F.affine_grid(theta.to(x.device, x.dtype), list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
