@@ -55,7 +55,9 @@ def test_tag_push_artifacts_get_and_predict_with_the_fetched_model(tmp_path, mon
     monkeypatch.setenv("PYTHONPATH", str(tmp_path / "project" / "src"))
     (tmp_path / "project").mkdir()
     project = Project(tmp_path / "project", tiny_params())
-    project.dvc("repro", "release")
+    project.dvc("repro", "release", "export@main")
+    assert (project.path / "models" / "main" / "model.onnx").is_file()  # beside train's model.pt
+    assert "didn't change" in project.dvc("repro", "release").stdout
     card = (project.path / "models" / "release" / "MODEL_CARD.md").read_text()
     for heading in ("Table 2", "Per-class recall", "Calibration", "Known limits", "Must not"):
         assert heading in card
