@@ -10,6 +10,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps facenet-pytorch==2.6.0
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
@@ -34,6 +35,7 @@ format: $(VENV)/.installed
 bench: $(VENV)/.installed  ## speed of cleaning and training against plain reference loops
 	$(RUN) python benchmarks/bench.py
 	$(RUN) python benchmarks/ddp_bench.py  # images/s with 1 and 2 training processes
+	$(RUN) python benchmarks/predict_bench.py
 
 clean-venv:
 	rm -rf $(VENV)

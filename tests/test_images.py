@@ -68,3 +68,15 @@ def test_parallel_cleaning_keeps_order_and_reports_failures(tmp_path):
     assert [(i, reason) for i, reason, _ in result.failed] == [(5, "unreadable")]
     assert result.images.shape == (79, 12, 12)
     assert [int(img.mean()) for img in result.images[:6]] == [0, 3, 6, 9, 12, 18]
+
+
+def test_exif_orientation_is_applied_before_conversion(tmp_path):
+    """A phone photo stored sideways with an Orientation tag comes out upright."""
+    upright = np.zeros((40, 20), np.uint8)
+    upright[:10] = 255  # white band at the top
+    stored = np.rot90(upright, k=1)  # pixels as the camera wrote them: rotated 90 degrees
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to display"
+    Image.fromarray(np.ascontiguousarray(stored)).save(tmp_path / "phone.jpg", exif=exif)
+    image = load_gray(tmp_path / "phone.jpg", size=20, min_side=8)
+    assert image[:4].mean() > 200 and image[-4:].mean() < 50

@@ -121,6 +121,26 @@ class SplitConfig:
     near_duplicates: int = bounded(-1, 32)  # max perceptual-hash distance in bits; -1 = off
 
 
+@dataclass(frozen=True, kw_only=True)
+class ReleaseConfig:
+    """What the `release` stage ships: one variant, temperature-calibrated on the val split."""
+
+    variant: str = "tuned"
+    ece_bins: int = bounded(2, 100, default=15)
+
+
+def release_config(params: Params) -> ReleaseConfig:
+    """The optional `release` section (defaults when absent), checked against the variants."""
+    release = build(ReleaseConfig, params.raw.get("release") or {}, "release")
+    if release.variant not in params.variants:
+        raise ConfigError(
+            f"release.variant is {release.variant!r}; allowed: {' | '.join(params.variants)}"
+        )
+    if "release" in params.variants:
+        raise ConfigError("variants.release clashes with models/release; rename that variant")
+    return release
+
+
 @dataclass(frozen=True)
 class VariantConfig:
     """What one train/evaluate pair needs; written to configs/<variant>.json by `resolve`."""
@@ -311,7 +331,7 @@ def parse_params(raw: dict[str, Any]) -> Params:
     for name in SECTIONS:
         if name not in raw:
             raise ConfigError(f"section {name} is missing from params.yaml")
-    unknown = sorted(set(raw) - set(SECTIONS))
+    unknown = sorted(set(raw) - {*SECTIONS, "release"})  # release: optional, release_config
     if unknown:
         raise ConfigError(
             f"unknown section {unknown[0]} in params.yaml; known: {', '.join(SECTIONS)}"
@@ -340,6 +360,7 @@ def parse_params(raw: dict[str, Any]) -> Params:
     )
     for name in params.variants:
         params.variant(name)
+    release_config(params)
     return params
 
 

@@ -27,3 +27,7 @@ class TrainingError(UserError):
 
 class AnalysisError(UserError):
     """A missing or malformed input of evaluation, figures or the report."""
+
+
+class PredictionError(UserError):
+    """A model, input or option of `expressions predict`, export or release that cannot be used."""

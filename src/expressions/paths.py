@@ -75,3 +75,13 @@ def user_path(value: str) -> Path:
     if path.is_absolute() or path.exists() or not os.environ.get("DVC_ROOT"):
         return path
     return Path(os.environ["DVC_ROOT"]) / path
+
+
+# The model's way out (serving): export@<variant> and release.
+RELEASE = MODELS / "release"  # model.pt, model.onnx, MODEL_CARD.md; the default --model
+RELEASE_METRICS = Path("metrics/release.json")  # temperature, ECE before/after
+RELIABILITY = RELEASE / "reliability.png"  # a plot inside the artifact
+
+
+def onnx_model(variant: str) -> Path:
+    return MODELS / variant / "model.onnx"

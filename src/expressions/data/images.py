@@ -1,7 +1,9 @@
 """Decode, grayscale and resize a dataset's images in parallel, accounting for every file.
 
 The study trains on grayscale faces of one size; doing that conversion once here (with
-scikit-image, over all cores) means training never touches an image file again.
+scikit-image, over all cores) means training never touches an image file again. `decode` and
+`to_model_input` are also what `expressions predict` runs on a user's photo and face crops, so
+training and prediction cannot drift apart.
 """
 
 from __future__ import annotations
@@ -13,8 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from skimage import color, io, transform, util
+from PIL import Image, ImageOps
+from skimage import color, transform, util
 from tqdm import tqdm
+
+# Pillow modes that become RGB(A) before conversion, as image viewers show them.
+_TO_RGB = {"1", "P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "RGBX", "RGBa", "La"}
 
 
 class UnreadableImage(Exception):
@@ -43,19 +49,45 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     raise UnreadableImage(f"unsupported image shape {image.shape}")
 
 
-def load_gray(path: Path, size: int, min_side: int) -> np.ndarray:
-    """One file as a size x size uint8 grayscale image, or UnreadableImage saying why not."""
+def decode(path: Path | str) -> np.ndarray:
+    """A file's pixels as an array (gray, gray+alpha, RGB or RGBA; 8 or 16 bit), upright.
+
+    EXIF orientation is applied: phone photos store pixels sideways plus a tag saying so, and a
+    face lying on its side is not what the model was trained on. Multi-frame files give frame 0.
+    """
     try:
-        image = io.imread(path)
+        with Image.open(path) as opened:
+            image = ImageOps.exif_transpose(opened)
+            if image.mode in _TO_RGB:
+                transparent = "transparency" in image.info or image.mode in {"PA", "RGBa", "La"}
+                image = image.convert("RGBA" if transparent else "RGB")
+            elif image.mode == "I":  # 32-bit integer pixels: 16-bit data in practice
+                return np.clip(np.asarray(image), 0, 65535).astype(np.uint16)
+            elif image.mode == "F":
+                return np.clip(np.asarray(image, np.float64), 0.0, 1.0)
+            return np.asarray(image)
     except Exception as err:  # decoders raise many types; all mean "unreadable"
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise UnreadableImage(f"unreadable: {first_line}") from None
+
+
+def to_model_input(image: np.ndarray, size: int) -> np.ndarray:
+    """Any decoded image or face crop as the size x size uint8 grayscale a model is fed.
+
+    The one conversion shared by the clean stage (training data) and `expressions predict`.
+    """
+    gray = transform.resize(to_gray(image), (size, size), anti_aliasing=True)
+    return np.clip(np.rint(gray * 255), 0, 255).astype(np.uint8)
+
+
+def load_gray(path: Path, size: int, min_side: int) -> np.ndarray:
+    """One file as a size x size uint8 grayscale image, or UnreadableImage saying why not."""
+    image = decode(path)
     if image.ndim not in (2, 3) or min(image.shape[:2]) == 0:
         raise UnreadableImage(f"unsupported image shape {image.shape}")
     if min(image.shape[:2]) < min_side:
         raise UnreadableImage(f"too small: {image.shape[1]}x{image.shape[0]} px < {min_side} px")
-    gray = transform.resize(to_gray(image), (size, size), anti_aliasing=True)
-    return np.clip(np.rint(gray * 255), 0, 255).astype(np.uint8)
+    return to_model_input(image, size)
 
 
 def _load_one(args: tuple[Path, int, int]) -> np.ndarray | str:

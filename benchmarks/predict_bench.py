@@ -1,0 +1,254 @@
+"""How fast `expressions predict` is against plain per-image loops over the same model.
+
+One run, four numbers, each pair timed on the same files written here (so it needs nothing from
+the pipeline; a trained models/main/model.pt is used when present, else a fresh `main` model):
+
+  faces     pre-cropped faces (PNG/JPEG, 40-96 px), `--detector none`: predict() decoding in
+            threads and classifying in batches  vs  a loop decode -> to_model_input -> model(1 face)
+  onnx      the same faces through the exported ONNX model (onnxruntime)  vs  PyTorch (as above)
+  photos    640x480 photos with 3 faces each, `--detector mtcnn`: predict() (MTCNN batched over
+            photos, faces classified in batches)  vs  a loop MTCNN(1 photo) -> model(1 face)
+  detectors each detector on 640x480 photos with 4 pasted faces of 25-150 px, one tilted: found
+            (IoU >= 0.5 with the known box), false detections, seconds per photo
+
+Medians of alternating repeats; machine load is printed with the numbers.
+
+    python benchmarks/predict_bench.py [--quick] [--faces N] [--photos N] [--repeats R] [--out PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from skimage import data, transform  # noqa: E402
+
+from expressions.config import load_params  # noqa: E402
+from expressions.data.images import decode, to_model_input  # noqa: E402
+from expressions.serving.classifier import OnnxClassifier  # noqa: E402
+from expressions.serving.detect import crop, make_detector, whole_image  # noqa: E402
+from expressions.serving.export import export_onnx  # noqa: E402
+from expressions.serving.predict import predict  # noqa: E402
+from expressions.serving.torch_model import TorchClassifier, load_checkpoint  # noqa: E402
+from expressions.training.model import build_model, save_model  # noqa: E402
+from helpers.photos import PATCH, background, iou, paste_faces  # noqa: E402
+
+TARGET_FACES_PER_S = 1500
+REFERENCE_FACES = 400  # the per-image loops are slow; their rate is measured on a prefix
+REFERENCE_PHOTOS = 8
+
+
+def write_faces(folder: Path, n: int, seed: int = 0) -> list[Path]:
+    rng = np.random.default_rng(seed)
+    portrait = data.astronaut()[PATCH]
+    paths = []
+    for i in range(n):
+        side = int(rng.integers(40, 97))
+        face = transform.resize(portrait, (side, side), preserve_range=True) * rng.uniform(0.6, 1.2)
+        face = np.clip(face, 0, 255).astype(np.uint8)
+        path = folder / f"face{i:05d}.{'png' if i % 2 else 'jpg'}"
+        Image.fromarray(face if i % 3 else face[..., 0]).save(path)
+        paths.append(path)
+    return paths
+
+
+def write_photos(folder: Path, n: int) -> list[Path]:
+    paths = []
+    for i in range(n):
+        image = background(480, 640, seed=i)
+        paste_faces(image, [(20 + i % 7 * 5, 30, 1.2), (330, 40 + i % 5 * 4, 0.9), (470, 260, 0.6)])
+        paths.append(folder / f"photo{i:04d}.jpg")
+        Image.fromarray(image).save(paths[-1], quality=92)
+    return paths
+
+
+def detector_sweep(n: int) -> dict[str, dict[str, float]]:
+    """Faces found and false detections per detector, over faces from 25 to 150 px wide, one
+    of each photo's four tilted by 20-30 degrees (rotated about its own centre)."""
+    rng = np.random.default_rng(1)
+    scenes = []
+    for i in range(n):
+        image = background(480, 640, seed=100 + i)
+        jitter = rng.integers(0, 20, (4, 2))
+        places = [(10, 10, 1.6), (360, 20, 0.8), (380, 300, 0.45), (150, 380, 0.28)]
+        truth = paste_faces(
+            image, [(x + dx, y + dy, s) for (x, y, s), (dx, dy) in zip(places, jitter, strict=True)]
+        )
+        tilt = float(rng.choice([-1, 1]) * rng.uniform(20, 30))  # a head tilted 20-30 degrees
+        x, y, w, h = truth[1]
+        region = image[y - 20 : y + h + 20, x - 20 : x + w + 20]
+        region[:] = transform.rotate(region, tilt, preserve_range=True, mode="edge").astype(
+            np.uint8
+        )
+        scenes.append((image, truth))
+    out = {}
+    for name in ("mtcnn", "haar", "lbp"):
+        detect = make_detector(name)
+        found = false = 0
+        start = time.perf_counter()
+        for image, truth in scenes:
+            boxes = [(b.x, b.y, b.w, b.h) for b in detect([image])[0]]
+            found += sum(max((iou(b, t) for b in boxes), default=0) >= 0.5 for t in truth)
+            false += sum(max(iou(b, t) for t in truth) < 0.5 for b in boxes)
+        seconds = (time.perf_counter() - start) / len(scenes)
+        total = sum(len(t) for _, t in scenes)
+        out[name] = {
+            "found": int(found),
+            "faces": total,
+            "false": int(false),
+            "s_per_photo": round(seconds, 3),
+        }
+    return out
+
+
+def model_file(folder: Path) -> Path:
+    trained = ROOT / "models" / "main" / "model.pt"
+    if trained.is_file():
+        return trained
+    variant = load_params(ROOT / "params.yaml").variant("main")
+    torch.manual_seed(0)
+    model = build_model(variant.model, len(variant.classes), variant.image_size).eval()
+    save_model(folder / "model.pt", model, variant)
+    return folder / "model.pt"
+
+
+def timed(fn: Callable[[], int]) -> float:
+    start = time.perf_counter()
+    count = fn()
+    return count / (time.perf_counter() - start)
+
+
+def alternate(reference: Callable[[], int], project: Callable[[], int], repeats: int):
+    ref, proj = [], []
+    for _ in range(repeats):
+        ref.append(timed(reference))
+        proj.append(timed(project))
+    return statistics.median(ref), statistics.median(proj)
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, one repeat")
+    parser.add_argument("--faces", type=int, default=2000)
+    parser.add_argument("--photos", type=int, default=24)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench-results" / "predict_bench.json")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.faces, args.photos, args.repeats = 200, 4, 1
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        faces = write_faces(tmp, args.faces)
+        photos = write_photos(tmp, args.photos)
+        pt = model_file(tmp)
+        net, variant, _ = load_checkpoint(pt)
+        export_onnx(net, variant, tmp / "model.onnx")
+        classifier = TorchClassifier.load(pt)
+        onnx = OnnxClassifier.load(tmp / "model.onnx")
+        size = variant.image_size
+        flip = variant.train.tta_flip
+
+        def one_by_one(image: np.ndarray) -> int:
+            x = torch.from_numpy(image)[None, None].float() / 255
+            with torch.inference_mode():
+                logits = net(x)
+                if flip:
+                    logits = logits + net(x.flip(-1))
+            return int(logits.argmax())
+
+        def faces_loop() -> int:  # a rate: a few hundred faces measure it as well as all of them
+            for path in faces[:REFERENCE_FACES]:
+                one_by_one(to_model_input(decode(path), size))
+            return len(faces[:REFERENCE_FACES])
+
+        def faces_with(model) -> Callable[[], int]:
+            def run() -> int:
+                rows = predict(faces, model, whole_image, chunk=512, progress=False)
+                return sum(len(r) for _, r in rows)
+
+            return run
+
+        ref_faces, proj_faces = alternate(faces_loop, faces_with(classifier), args.repeats)
+        torch_faces, onnx_faces = alternate(faces_with(classifier), faces_with(onnx), args.repeats)
+
+        mtcnn = make_detector("mtcnn")
+
+        def photos_loop() -> int:
+            for path in photos[:REFERENCE_PHOTOS]:
+                image = np.asarray(Image.open(path).convert("RGB"))
+                for box in mtcnn([image])[0]:
+                    one_by_one(to_model_input(crop(image, box), size))
+            return len(photos[:REFERENCE_PHOTOS])
+
+        def photos_project() -> int:
+            rows = list(predict(photos, classifier, mtcnn, chunk=32, progress=False))
+            return len(rows)
+
+        ref_photos, proj_photos = alternate(photos_loop, photos_project, args.repeats)
+        detectors = detector_sweep(2 if args.quick else 8)
+    report = {
+        "cpus": os.cpu_count(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "torch_threads": torch.get_num_threads(),
+        "model": str(pt.relative_to(ROOT)) if pt.is_relative_to(ROOT) else "fresh main",
+        "image_size": size,
+        "faces": {
+            "count": len(faces),
+            "project_faces_per_s": round(proj_faces, 1),
+            "reference_faces_per_s": round(ref_faces, 1),
+            "ratio": round(proj_faces / ref_faces, 2),
+            "target_faces_per_s": TARGET_FACES_PER_S,
+        },
+        "onnx": {
+            "onnxruntime_faces_per_s": round(onnx_faces, 1),
+            "pytorch_faces_per_s": round(torch_faces, 1),
+            "ratio": round(onnx_faces / torch_faces, 2),
+        },
+        "photos": {
+            "count": len(photos),
+            "project_photos_per_s": round(proj_photos, 2),
+            "reference_photos_per_s": round(ref_photos, 2),
+            "ratio": round(proj_photos / ref_photos, 2),
+        },
+        "detectors": detectors,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    f, o, p = report["faces"], report["onnx"], report["photos"]
+    print(f"cpus {report['cpus']}, load {report['load_average']}, model {report['model']}")
+    print(
+        f"faces  (--detector none): predict {f['project_faces_per_s']:.0f} faces/s vs per-image "
+        f"loop {f['reference_faces_per_s']:.0f} ({f['ratio']:.2f}x; target >= {TARGET_FACES_PER_S})"
+    )
+    print(
+        f"onnx   onnxruntime {o['onnxruntime_faces_per_s']:.0f} faces/s vs PyTorch "
+        f"{o['pytorch_faces_per_s']:.0f} ({o['ratio']:.2f}x)"
+    )
+    print(
+        f"photos (mtcnn, 640x480, 3 faces): predict {p['project_photos_per_s']:.2f} photos/s vs "
+        f"per-image loop {p['reference_photos_per_s']:.2f} ({p['ratio']:.2f}x)"
+    )
+    for name, d in detectors.items():
+        print(
+            f"detector {name:<5}: {d['found']}/{d['faces']} faces found (25-150 px, 1 in 4 tilted), "
+            f"{d['false']} false detections, {d['s_per_photo']:.3f} s/photo"
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

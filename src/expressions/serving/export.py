@@ -1,0 +1,60 @@
+"""A trained model as ONNX: runs with onnxruntime alone, carrying what it needs to be used.
+
+The file's metadata holds the class names, image size, input scaling, temperature and whether
+predictions average the mirror image, so a user with only the runtime (no torch, no project
+checkout) feeds it correctly. The batch axis is dynamic.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from expressions.atomic import atomic_path
+from expressions.config import VariantConfig
+
+INPUT_SCALING = "grayscale uint8 pixels / 255, shape [batch, 1, size, size]; the model normalises"
+OPSET = 17
+
+
+def export_onnx(
+    model: nn.Module, variant: VariantConfig, target: Path, temperature: float = 1.0
+) -> None:
+    """Write `model` (eval mode, CPU) to `target` as ONNX with its metadata, atomically."""
+    import onnx  # export-time only: the runtime extra does not need it
+
+    model = model.to("cpu", memory_format=torch.contiguous_format).eval()
+    size = variant.image_size
+    with atomic_path(target) as tmp, warnings.catch_warnings():
+        # the TorchScript exporter warns that it is legacy, and that an even kernel's padding
+        # slice cannot be constant-folded; neither changes the file (tests compare outputs)
+        warnings.simplefilter("ignore", (DeprecationWarning, UserWarning))
+        torch.onnx.export(
+            model,
+            (torch.zeros(1, 1, size, size),),
+            str(tmp),
+            dynamo=False,  # the TorchScript exporter needs no onnxscript and gives one file
+            input_names=["pixels"],
+            output_names=["logits"],
+            dynamic_axes={"pixels": {0: "batch"}, "logits": {0: "batch"}},
+            opset_version=OPSET,
+        )
+        proto = onnx.load(str(tmp))
+        meta = {
+            "classes": json.dumps(list(variant.classes)),
+            "image_size": str(size),
+            "input_scaling": INPUT_SCALING,
+            "temperature": repr(float(temperature)),
+            "tta_flip": "true" if variant.train.tta_flip else "false",
+            "variant": variant.name,
+            "output": "logits; probabilities = softmax(logits / temperature)",
+        }
+        for key, value in meta.items():
+            entry = proto.metadata_props.add()
+            entry.key, entry.value = key, value
+        proto.producer_name = "expressions"
+        onnx.save(proto, str(tmp))

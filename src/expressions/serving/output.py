@@ -1,0 +1,112 @@
+"""Prediction rows as a terminal table, CSV, JSON, and images with the faces drawn on them."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageDraw, ImageFont
+
+from expressions.atomic import atomic_path, write_text
+from expressions.serving.predict import Frame, Row
+
+BASE_COLUMNS = ["source", "frame", "time_s", "face", "x", "y", "w", "h", "score", "predicted"]
+
+
+def columns(classes: Sequence[str]) -> list[str]:
+    return [*BASE_COLUMNS, *(f"p_{c}" for c in classes), "note"]
+
+
+def record(row: Row, classes: Sequence[str]) -> dict[str, Any]:
+    """One row as plain values; absent values are None (empty in CSV, null in JSON)."""
+    box = row.box
+    score = None if box is None or math.isnan(box.score) else round(box.score, 4)
+    out: dict[str, Any] = {
+        "source": row.source,
+        "frame": row.frame,
+        "time_s": row.time_s,
+        "face": row.face,
+        "x": box and box.x,
+        "y": box and box.y,
+        "w": box and box.w,
+        "h": box and box.h,
+        "score": score,
+        "predicted": row.predicted,
+    }
+    for c in classes:
+        out[f"p_{c}"] = round(row.proba[c], 6) if c in row.proba else None
+    out["note"] = row.note
+    return out
+
+
+def to_csv(records: list[dict[str, Any]], classes: Sequence[str]) -> str:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, columns(classes), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: "" if v is None else v for k, v in r.items()} for r in records)
+    return buffer.getvalue()
+
+
+def to_json(records: list[dict[str, Any]], classes: Sequence[str]) -> str:
+    return json.dumps({"classes": list(classes), "rows": records}, indent=1) + "\n"
+
+
+def table(records: list[dict[str, Any]], classes: Sequence[str]) -> str:
+    """A compact terminal table: where, which face, the class and its probabilities."""
+    head = ["source", "frame", "face", "box", "class", *classes]
+    lines = []
+    for r in records:
+        box = "" if r["x"] is None else f"{r['x']},{r['y']},{r['w']}x{r['h']}"
+        probs = ["" if r[f"p_{c}"] is None else f"{r[f'p_{c}']:.3f}" for c in classes]
+        face = "" if r["face"] is None else str(r["face"])
+        frame = "" if r["frame"] is None else str(r["frame"])
+        cls = r["predicted"] or f"({r['note']})"
+        lines.append([_short(r["source"]), frame, face, box, cls, *probs])
+    widths = [max(len(x) for x in col) for col in zip(head, *lines, strict=False)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join(fmt.format(*line).rstrip() for line in [head, *lines])
+
+
+def _short(source: str, width: int = 48) -> str:
+    return source if len(source) <= width else "..." + source[-(width - 3) :]
+
+
+def annotate(frame: Frame, rows: list[Row], out_dir: Path) -> Path | None:
+    """Draw each face's box, class and probabilities on the image; write it under out_dir."""
+    if frame.image is None:
+        return None
+    image = Image.fromarray(frame.image).convert("RGB")
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=max(11, min(image.size) // 40))
+    for row in rows:
+        if row.box is None:
+            continue
+        b = row.box
+        draw.rectangle([b.x, b.y, b.x + b.w, b.y + b.h], outline=(255, 40, 40), width=2)
+        text = f"{row.predicted} {row.proba[row.predicted]:.2f}\n" + " ".join(
+            f"{c[:3]} {p:.2f}" for c, p in row.proba.items()
+        )
+        _, _, width, height = draw.multiline_textbbox((0, 0), text, font=font)
+        x = max(0, min(b.x, image.width - width - 2))  # labels stay inside the image
+        y = b.y + b.h + 2 if b.y + b.h + 2 + height <= image.height else max(0, b.y - height - 4)
+        draw.rectangle([x - 1, y - 1, x + width + 1, y + height + 3], fill=(0, 0, 0))
+        draw.multiline_text((x, y), text, fill=(255, 255, 255), font=font)
+    parts = [p for p in Path(frame.source).with_suffix("").parts if p not in ("/", "..", ".")]
+    name = "__".join(parts[-3:])  # a folder's files keep distinct names
+    if frame.frame is not None:
+        name += f"_frame{frame.frame:06d}"
+    target = out_dir / f"{name}.png"
+    with atomic_path(target) as tmp:
+        image.save(tmp, format="PNG")
+    return target
+
+
+def write_records(path: Path, records: list[dict[str, Any]], classes: Sequence[str]) -> None:
+    text = to_json(records, classes) if path.suffix.lower() == ".json" else to_csv(records, classes)
+    write_text(path, text)

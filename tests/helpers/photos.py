@@ -1,0 +1,89 @@
+"""Test photos built in code from a real face shipped by scikit-image, and small saved models.
+
+`skimage.data.astronaut()` is a public-domain NASA portrait; its face is pasted at known places
+and scales onto a background, so every test knows exactly where each face is.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from skimage import data, transform
+
+from expressions.config import VariantConfig, parse_params
+from expressions.training.model import build_model, save_model
+from helpers.e2e import tiny_params
+
+# The head and shoulders around the astronaut's face, and the face inside it (x, y, w, h).
+PATCH = (slice(20, 220), slice(130, 320))
+FACE = (48, 42, 90, 105)
+
+
+def background(height: int = 480, width: int = 640, seed: int = 0) -> np.ndarray:
+    """A smooth colour gradient with mild noise: photo-like, and nothing face-like on it."""
+    yy, xx = np.mgrid[0:height, 0:width]
+    base = np.stack([90 + 60 * xx / width, 110 + 40 * yy / height, 140 - 50 * xx / width], -1)
+    noise = np.random.default_rng(seed).normal(0, 4, base.shape)
+    return np.clip(base + noise, 0, 255).astype(np.uint8)
+
+
+def paste_faces(
+    image: np.ndarray, placements: list[tuple[int, int, float]]
+) -> list[tuple[int, int, int, int]]:
+    """Paste the astronaut patch at (x, y) scaled by s; return each face's true box."""
+    patch = data.astronaut()[PATCH]
+    boxes = []
+    for x, y, s in placements:
+        h, w = round(patch.shape[0] * s), round(patch.shape[1] * s)
+        scaled = transform.resize(patch, (h, w), anti_aliasing=True, preserve_range=True)
+        image[y : y + h, x : x + w] = np.rint(scaled).astype(np.uint8)
+        fx, fy, fw, fh = FACE
+        boxes.append((x + round(fx * s), y + round(fy * s), round(fw * s), round(fh * s)))
+    return boxes
+
+
+def group_photo() -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
+    """640x480 with three faces: large, medium and small."""
+    image = background()
+    return image, paste_faces(image, [(20, 30, 1.4), (330, 40, 1.0), (470, 260, 0.6)])
+
+
+def iou(a: tuple[int, ...], b: tuple[int, ...]) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    w = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    h = max(0, min(ay + ah, by + bh) - max(ay, by))
+    return w * h / (aw * ah + bw * bh - w * h)
+
+
+def tiny_variant(name: str = "main") -> VariantConfig:
+    """A shipped variant's shape (main: kernel 3; variant1: kernel 4; variant2: depth 4), small."""
+    return parse_params(tiny_params()).variant(name)
+
+
+def save_tiny_model(path: Path, name: str = "main", seed: int = 0) -> Path:
+    """An untrained but deterministic model of that variant, with pixel stats like real data."""
+    variant = tiny_variant(name)
+    torch.manual_seed(seed)
+    model = build_model(variant.model, len(variant.classes), variant.image_size)
+    model.set_pixel_stats(0.45, 0.25)
+    # A few steps teach it to tell brightness apart (class = brightness quartile), so its
+    # predictions vary from face to face, as a trained model's do.
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    classes = len(variant.classes)
+    model.train()
+    for _ in range(40):
+        level = torch.rand(32, generator=generator)
+        noise = torch.rand(32, 1, variant.image_size, variant.image_size, generator=generator)
+        x = (level[:, None, None, None] * 0.8 + 0.2 * noise).clamp(0, 1)
+        y = (level * classes).long().clamp(max=classes - 1)
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    save_model(path, model, variant)
+    return path

@@ -1,0 +1,138 @@
+"""ONNX export: onnxruntime agrees with PyTorch on every shipped variant shape, carries its
+metadata, and predicts without torch ever being imported."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from PIL import Image
+
+from expressions.data.images import to_model_input
+from expressions.serving.classifier import OnnxClassifier
+from expressions.serving.export import INPUT_SCALING, export_onnx
+from expressions.serving.torch_model import TorchClassifier, load_checkpoint
+from helpers.photos import group_photo, save_tiny_model, tiny_variant
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def faces(n: int, size: int, seed: int = 0) -> np.ndarray:
+    """uint8 [n, size, size] faces as the clean stage makes them, from the group photo's crops."""
+    image, boxes = group_photo()
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        x, y, w, h = boxes[i % len(boxes)]
+        dx, dy = rng.integers(-w // 5, w // 5 + 1, 2)
+        crop = image[max(0, y + dy) : y + dy + h, max(0, x + dx) : x + dx + w]
+        out.append(to_model_input(crop, size))
+    return np.stack(out)
+
+
+@pytest.mark.parametrize(
+    "name", ["main", "variant1", "variant2"], ids=["kernel3", "kernel4-even", "depth4"]
+)
+def test_onnxruntime_matches_pytorch_on_every_variant_shape(tmp_path, name):
+    pt = save_tiny_model(tmp_path / "model.pt", name)
+    model, variant, _ = load_checkpoint(pt)
+    assert (variant.model.kernel, variant.model.depth) == {
+        "main": (3, 3),
+        "variant1": (4, 3),
+        "variant2": (3, 4),
+    }[name]
+    export_onnx(model, variant, tmp_path / "model.onnx")
+    x = faces(37, variant.image_size)
+    torch_proba = TorchClassifier.load(pt).proba(x)
+    onnx = OnnxClassifier.load(tmp_path / "model.onnx")
+    assert np.abs(onnx.proba(x) - torch_proba).max() <= 1e-4
+    assert np.abs(onnx.proba(x[:1]) - torch_proba[:1]).max() <= 1e-4  # dynamic batch axis
+    meta = ort.InferenceSession(str(tmp_path / "model.onnx")).get_modelmeta().custom_metadata_map
+    assert json.loads(meta["classes"]) == list(variant.classes)
+    assert int(meta["image_size"]) == variant.image_size
+    assert meta["input_scaling"] == INPUT_SCALING
+    assert not list(tmp_path.glob(".tmp-*"))  # written atomically
+
+
+def test_temperature_and_mirror_averaging_travel_in_the_metadata(tmp_path):
+    pt = save_tiny_model(tmp_path / "model.pt", "tuned")
+    model, variant, _ = load_checkpoint(pt)
+    assert variant.train.tta_flip
+    export_onnx(model, variant, tmp_path / "model.onnx", temperature=2.5)
+    onnx = OnnxClassifier.load(tmp_path / "model.onnx")
+    assert (onnx.temperature, onnx.tta_flip) == (2.5, True)
+    torch_model = TorchClassifier.load(pt)
+    torch_model.temperature = 2.5
+    x = faces(9, variant.image_size)
+    assert np.abs(onnx.proba(x) - torch_model.proba(x)).max() <= 1e-4
+
+
+NO_TORCH = """
+import sys
+from expressions.__main__ import main
+main(sys.argv[1:])
+assert "torch" not in sys.modules, "torch was imported"
+assert "onnxruntime" in sys.modules
+print("no torch")
+"""
+
+
+@pytest.mark.parametrize("detector", ["haar", "none"])
+def test_an_onnx_model_predicts_without_importing_torch(tmp_path, detector):
+    pt = save_tiny_model(tmp_path / "model.pt")
+    model, variant, _ = load_checkpoint(pt)
+    export_onnx(model, variant, tmp_path / "model.onnx")
+    image, _ = group_photo()
+    Image.fromarray(image).save(tmp_path / "group.jpg")
+    done = subprocess.run(
+        [sys.executable, "-c", NO_TORCH, "predict", str(tmp_path / "group.jpg"), "--model",
+         str(tmp_path / "model.onnx"), "--detector", detector, "--csv", str(tmp_path / "o.csv")],
+        capture_output=True, text=True, env={"PYTHONPATH": str(ROOT / "src")}, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("no torch")
+    rows = (tmp_path / "o.csv").read_text().splitlines()
+    assert len(rows) - 1 == (1 if detector == "none" else 3)
+
+
+def test_a_broken_onnx_file_is_one_sentence(tmp_path):
+    (tmp_path / "model.onnx").write_bytes(b"not onnx")
+    image = tmp_path / "a.png"
+    Image.fromarray(np.zeros((32, 32), np.uint8)).save(image)
+    done = subprocess.run(
+        [sys.executable, "-m", "expressions", "predict", str(image), "--model",
+         str(tmp_path / "model.onnx"), "--detector", "none"],
+        capture_output=True, text=True, env={"PYTHONPATH": str(ROOT / "src")},
+    )  # fmt: skip
+    assert done.returncode == 1
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"error: {tmp_path / 'model.onnx'} is not an ONNX model exported")
+
+
+def test_export_stage_script_writes_model_onnx(tmp_path):
+    save_tiny_model(tmp_path / "models" / "main" / "model.pt")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "stages" / "export.py"), "main"],
+        capture_output=True, text=True, env={"PYTHONPATH": str(ROOT / "src")}, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert OnnxClassifier.load(tmp_path / "models" / "main" / "model.onnx").classes == (
+        tiny_variant().classes
+    )
+
+
+def test_a_model_folder_runs_with_torch_by_default_and_onnxruntime_on_request(tmp_path):
+    from expressions.serving.classifier import load_classifier
+
+    pt = save_tiny_model(tmp_path / "model.pt")
+    model, variant, _ = load_checkpoint(pt)
+    export_onnx(model, variant, tmp_path / "model.onnx")
+    assert isinstance(load_classifier(tmp_path), TorchClassifier)
+    assert isinstance(load_classifier(tmp_path, runtime="onnx"), OnnxClassifier)
+    (tmp_path / "model.pt").unlink()
+    assert isinstance(load_classifier(tmp_path), OnnxClassifier)  # only the ONNX file shipped
