@@ -150,7 +150,7 @@ def test_a_class_without_images_stops_before_training(project):
 
 def test_exp_show_of_a_one_variant_change_fits_a_terminal(project):
     project.dvc("repro")
-    project.dvc("exp", "run", "-n", "short-v2", "-S", "variants.variant2.train.epochs=1")
+    project.dvc("exp", "run", "-n", "short-v2", "-S", "variants.variant2.model.depth=3")
     table = project.dvc("exp", "show", "--only-changed", "--csv").stdout
     header = table.splitlines()[0].split(",")
     assert len(header) <= 24, header
