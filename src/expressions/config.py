@@ -4,8 +4,8 @@ Everything downstream takes these objects (or plain values from them), so a typo
 value stops the pipeline here with one sentence naming the key, instead of deep inside a stage.
 
 Each section is a frozen dataclass whose fields carry their bounds or choices; validation.py's
-`build` checks a YAML mapping against one. The checks across keys (a depth the image size allows,
-a label map that reaches every class) are here.
+`build` checks a YAML mapping against one; config_checks.py holds the checks across keys (a depth
+the image size allows, a label map that reaches every class).
 params.yaml is read as YAML 1.2, as DVC reads it, so `lr: 1e-3` is a number.
 """
 
@@ -13,22 +13,19 @@ from __future__ import annotations
 
 import copy
 import json
-import math
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML, YAMLError
 
+from expressions import config_checks as checks
 from expressions import paths
-from expressions.data.layouts import LAYOUTS
 from expressions.errors import ConfigError
 from expressions.validation import bounded, build, choice
 
 SOURCES = ("synthetic", "kaggle", "local")
 SECTIONS = ("data", "labels", "split", "model", "train", "variants")
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -188,7 +185,7 @@ class Params:
             for k in ("model", "train")
         }
         model = build(ModelSpec, merged["model"], f"{where}.model")
-        _check_model(model, self.data.image_size, f"{where}.model")
+        checks.check_model(model, self.data.image_size, f"{where}.model")
         train = build(TrainSpec, merged["train"], f"{where}.train")
         return VariantConfig(name, self.labels.classes, self.data.image_size, model, train)
 
@@ -210,120 +207,6 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
     return out
 
 
-def _check_model(spec: ModelSpec, image_size: int, where: str) -> None:
-    if image_size // 2**spec.depth < 1:
-        raise ConfigError(
-            f"{where}.depth={spec.depth} pools a {image_size} px image down to nothing; "
-            f"allowed range [1, {int(math.log2(image_size))}] for data.image_size {image_size}"
-        )
-    if len(spec.channels) < spec.depth or any(c < 1 for c in spec.channels):
-        raise ConfigError(
-            f"{where}.channels needs at least depth={spec.depth} positive widths, "
-            f"got {list(spec.channels)}"
-        )
-    if spec.kernel > image_size:
-        raise ConfigError(
-            f"{where}.kernel={spec.kernel} is larger than data.image_size {image_size}"
-        )
-
-
-def _check_data(data: DataConfig) -> None:
-    if not data.datasets:
-        raise ConfigError("data.datasets is empty; name at least one dataset")
-    for section, what in (("kaggle", "a Kaggle slug"), ("local", "a path")):
-        for name, value in getattr(data, section).items():
-            if value is not None and not isinstance(value, str):
-                raise ConfigError(f"data.{section}.{name} must be {what} or null, not {value!r}")
-    for name, layout in data.datasets.items():
-        key = f"data.datasets.{name}"
-        if not _NAME.match(str(name)):
-            raise ConfigError(f"{key}: a dataset name must be lower-case letters, digits and _")
-        if layout not in LAYOUTS:
-            raise ConfigError(f"{key} is {layout!r}; allowed layouts: {' | '.join(LAYOUTS)}")
-        source, where = data.raw_source(name)
-        if source == "local" and not where:
-            raise ConfigError(f"data.source is local but data.local.{name} gives no path for it")
-        if source == "kaggle" and not where:
-            raise ConfigError(
-                f"data.source is kaggle but data.kaggle.{name} names no slug; set data.local.{name}"
-            )
-        if layout == "folder" and source != "local":
-            raise ConfigError(f"{key} is a folder dataset: set data.local.{name} to its path")
-
-
-def _check_labels(labels: LabelConfig, datasets: dict[str, str]) -> None:
-    if len(labels.classes) < 2 or len(set(labels.classes)) != len(labels.classes):
-        raise ConfigError(
-            f"labels.classes needs two or more distinct names, got {list(labels.classes)}"
-        )
-    for dataset, mapping in labels.map.items():
-        if mapping is not None and not isinstance(mapping, dict):
-            raise ConfigError(
-                f"labels.map.{dataset} must be a mapping of original label to class "
-                f"(e.g. Happiness: Happy), not {mapping!r}"
-            )
-        if dataset not in datasets:
-            raise ConfigError(
-                f"labels.map.{dataset} names a dataset that data.datasets does not have"
-            )
-        for original, target in (mapping or {}).items():
-            if target not in labels.classes:
-                raise ConfigError(
-                    f"labels.map.{dataset}.{original} maps to {target!r}, which is not in "
-                    f"labels.classes {list(labels.classes)}"
-                )
-    reached = {t for m in labels.map.values() for t in (m or {}).values()}
-    missing = [c for c in labels.classes if c not in reached]
-    if missing:
-        raise ConfigError(
-            f"class {missing[0]!r} in labels.classes gets no images: no labels.map entry maps to it"
-        )
-
-
-def _check_split(split: SplitConfig, datasets: dict[str, str]) -> None:
-    train = (1 - split.test) * (1 - split.val)  # val is carved from what test leaves
-    if train < 0.1:
-        raise ConfigError(
-            f"split.test {split.test} and split.val {split.val} leave {train:.0%} of the data "
-            "for training; lower them so that at least 10% remains"
-        )
-    for dataset, pattern in split.group.items():
-        key = f"split.group.{dataset}"
-        if dataset not in datasets:
-            raise ConfigError(f"{key} names a dataset that data.datasets does not have")
-        if not isinstance(pattern, str):
-            raise ConfigError(f"{key} must be a regular expression string, not {pattern!r}")
-        try:
-            re.compile(str(pattern))
-        except re.error as err:
-            raise ConfigError(f"{key} is not a valid regular expression: {err}") from None
-
-
-def _check_variants(variants: Any) -> dict[str, dict[str, Any]]:
-    if not isinstance(variants, dict) or not variants:
-        raise ConfigError(
-            "variants must map at least one variant name (e.g. main: {}) to its overrides"
-        )
-    for name, override in variants.items():
-        if not _NAME.match(str(name)) or not isinstance(override or {}, dict):
-            raise ConfigError(
-                f"variants.{name} must be a lower-case name mapping to model/train overrides"
-            )
-        for section, value in (override or {}).items():
-            if section in ("model", "train") and not isinstance(value or {}, dict):
-                raise ConfigError(
-                    f"variants.{name}.{section} must be a mapping of {section} keys to "
-                    f"override, not {value!r}"
-                )
-        unknown = set(override or {}) - {"model", "train"}
-        if unknown:
-            raise ConfigError(
-                f"variants.{name}.{sorted(unknown)[0]} is not overridable; a variant overrides "
-                "model and train only"
-            )
-    return {k: v or {} for k, v in variants.items()}
-
-
 def parse_params(raw: dict[str, Any]) -> Params:
     """Validate a params mapping (as loaded from params.yaml) into Params."""
     if not isinstance(raw, dict):
@@ -342,20 +225,20 @@ def parse_params(raw: dict[str, Any]) -> Params:
         "data",
         {"SyntheticConfig": SyntheticConfig, "LimitsConfig": LimitsConfig},
     )
-    _check_data(data)
+    checks.check_data(data)
     labels = build(LabelConfig, raw["labels"], "labels")
-    _check_labels(labels, data.datasets)
+    checks.check_labels(labels, data.datasets)
     model = build(ModelSpec, raw["model"], "model")
-    _check_model(model, data.image_size, "model")
+    checks.check_model(model, data.image_size, "model")
     split = build(SplitConfig, raw["split"], "split")
-    _check_split(split, data.datasets)
+    checks.check_split(split, data.datasets)
     params = Params(
         data=data,
         labels=labels,
         split=split,
         model=model,
         train=build(TrainSpec, raw["train"], "train"),
-        variants=_check_variants(raw["variants"]),
+        variants=checks.check_variants(raw["variants"]),
         raw=raw,
     )
     for name in params.variants:
