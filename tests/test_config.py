@@ -8,19 +8,10 @@ import yaml
 
 from expressions.config import VariantConfig, load_params, parse_params
 from expressions.errors import ConfigError
+from helpers.builders import params_with
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = yaml.safe_load((ROOT / "params.yaml").read_text())
-
-
-def with_change(path: str, value: object) -> dict:
-    raw = copy.deepcopy(RAW)
-    *parents, last = path.split(".")
-    node = raw
-    for key in parents:
-        node = node[key]
-    node[last] = value
-    return raw
 
 
 def test_shipped_params_are_valid_and_resolve_the_study_variants():
@@ -39,7 +30,7 @@ def test_variant_round_trips_through_json():
 
 
 def test_base_change_reaches_variants_but_not_their_overrides():
-    params = parse_params(with_change("model.kernel", 5))
+    params = parse_params(params_with("model.kernel", 5))
     assert params.variant("main").model.kernel == 5
     assert params.variant("variant1").model.kernel == 4
     assert params.variant("variant2").model.kernel == 5
@@ -81,11 +72,11 @@ def test_base_change_reaches_variants_but_not_their_overrides():
 )
 def test_bad_values_name_the_key_and_the_allowed_range(path, value, message):
     with pytest.raises(ConfigError, match=message):
-        parse_params(with_change(path, value))
+        parse_params(params_with(path, value))
 
 
 def test_variant_override_is_validated_under_its_own_name():
-    raw = with_change("variants.variant2", {"model": {"depth": 6}})
+    raw = params_with("variants.variant2", {"model": {"depth": 6}})
     with pytest.raises(ConfigError, match=r"variants\.variant2\.model\.depth=6 pools"):
         parse_params(raw)
 
@@ -98,24 +89,24 @@ def test_typo_in_a_key_is_named():
 
 
 def test_class_without_any_source_is_refused():
-    raw = with_change("labels.classes", ["Angry", "Engaged", "Happy", "Neutral", "Sad"])
+    raw = params_with("labels.classes", ["Angry", "Engaged", "Happy", "Neutral", "Sad"])
     with pytest.raises(ConfigError, match=r"class 'Sad' in labels\.classes gets no images"):
         parse_params(raw)
 
 
 def test_local_source_needs_a_path_per_dataset():
     with pytest.raises(ConfigError, match=r"data\.local\.rafdb gives no path"):
-        parse_params(with_change("data.source", "local"))
+        parse_params(params_with("data.source", "local"))
 
 
 def test_local_path_wins_over_the_source():
-    params = parse_params(with_change("data.local.oahega", "/data/oahega.zip"))
+    params = parse_params(params_with("data.local.oahega", "/data/oahega.zip"))
     assert params.data.raw_source("oahega") == ("local", "/data/oahega.zip")
     assert params.data.raw_source("rafdb") == ("synthetic", None)
 
 
 def test_folder_dataset_needs_a_local_path():
-    raw = with_change("data.datasets.myfer", "folder")
+    raw = params_with("data.datasets.myfer", "folder")
     with pytest.raises(
         ConfigError, match=r"data\.datasets\.myfer is a folder dataset: set data\.local\.myfer"
     ):

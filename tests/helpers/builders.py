@@ -100,3 +100,18 @@ def capture_figures(monkeypatch, module) -> list:
 def image_axes(fig) -> list:
     """The panels of `fig` that show an image (empty slots of a grid are switched off)."""
     return [ax for ax in fig.axes if ax.images and ax.axison]
+
+
+def params_with(dotted: str, value: object) -> dict:
+    """The shipped params.yaml (read as the pipeline reads it) with one key set to `value`."""
+    import copy
+
+    from expressions.config import read_yaml
+
+    raw = copy.deepcopy(read_yaml(ROOT / "params.yaml"))
+    *parents, last = dotted.split(".")
+    node = raw
+    for key in parents:
+        node = node[key]
+    node[last] = value
+    return raw

@@ -10,19 +10,10 @@ import pytest
 
 from expressions.config import load_params, parse_params, read_yaml
 from expressions.errors import ConfigError
+from helpers.builders import params_with
 
 ROOT = Path(__file__).resolve().parents[2]
 RAW = read_yaml(ROOT / "params.yaml")
-
-
-def changed(path: str, value: object) -> dict:
-    raw = copy.deepcopy(RAW)
-    *parents, last = path.split(".")
-    node = raw
-    for key in parents:
-        node = node[key]
-    node[last] = value
-    return raw
 
 
 @pytest.mark.parametrize(
@@ -50,7 +41,7 @@ def changed(path: str, value: object) -> dict:
 )
 def test_a_wrong_shape_is_one_sentence_naming_the_key(key, value, sentence) -> None:
     with pytest.raises(ConfigError) as err:
-        parse_params(changed(key, value))
+        parse_params(params_with(key, value))
     message = str(err.value)
     assert message.startswith(sentence) and "\n" not in message
 
