@@ -3,9 +3,10 @@
 One run, four numbers, each pair timed on the same files written here (so it needs nothing from
 the pipeline; a trained models/main/model.pt is used when present, else a fresh `main` model):
 
-  faces     pre-cropped faces (PNG/JPEG, 40-96 px), `--detector none`: predict() decoding in
-            threads and classifying in batches  vs  a loop decode -> to_model_input -> model(1 face)
-  onnx      the same faces through the exported ONNX model (onnxruntime)  vs  PyTorch (as above)
+  faces     pre-cropped faces (PNG/JPEG, 40-96 px), `--detector none`, a model folder as
+            `expressions predict` runs it by default (onnxruntime): predict() decoding in processes
+            and classifying in batches  vs  a loop decode -> to_model_input -> model(1 face)
+  onnx      the same faces, predict() with onnxruntime  vs  with PyTorch (`--runtime torch`)
   photos    640x480 photos with 3 faces each, `--detector mtcnn`: predict() (MTCNN batched over
             photos, faces classified in batches)  vs  a loop MTCNN(1 photo) -> model(1 face)
   detectors each detector on 640x480 photos with 4 pasted faces of 25-150 px, one tilted: found
@@ -40,11 +41,11 @@ from skimage import data, transform  # noqa: E402
 
 from expressions.config import load_params  # noqa: E402
 from expressions.data.images import decode, to_model_input  # noqa: E402
-from expressions.serving.classifier import OnnxClassifier  # noqa: E402
+from expressions.serving.classifier import load_classifier  # noqa: E402
 from expressions.serving.detect import crop, make_detector, whole_image  # noqa: E402
 from expressions.serving.export import export_onnx  # noqa: E402
 from expressions.serving.predict import predict  # noqa: E402
-from expressions.serving.torch_model import TorchClassifier, load_checkpoint  # noqa: E402
+from expressions.serving.torch_model import load_checkpoint  # noqa: E402
 from expressions.training.model import build_model, save_model  # noqa: E402
 from helpers.photos import PATCH, background, iou, paste_faces  # noqa: E402
 
@@ -157,9 +158,12 @@ def main(argv: list[str]) -> None:
         photos = write_photos(tmp, args.photos)
         pt = model_file(tmp)
         net, variant, _ = load_checkpoint(pt)
-        export_onnx(net, variant, tmp / "model.onnx")
-        classifier = TorchClassifier.load(pt)
-        onnx = OnnxClassifier.load(tmp / "model.onnx")
+        folder = tmp / "model"  # a model folder as `dvc repro export` leaves it
+        folder.mkdir()
+        (folder / "model.pt").write_bytes(pt.read_bytes())
+        export_onnx(net, variant, folder / "model.onnx")
+        classifier = load_classifier(folder)  # what `expressions predict --model <folder>` runs
+        pytorch = load_classifier(folder, runtime="torch")
         size = variant.image_size
         flip = variant.train.tta_flip
 
@@ -184,7 +188,9 @@ def main(argv: list[str]) -> None:
             return run
 
         ref_faces, proj_faces = alternate(faces_loop, faces_with(classifier), args.repeats)
-        torch_faces, onnx_faces = alternate(faces_with(classifier), faces_with(onnx), args.repeats)
+        torch_faces, onnx_faces = alternate(
+            faces_with(pytorch), faces_with(classifier), args.repeats
+        )
 
         mtcnn = make_detector("mtcnn")
 
@@ -209,6 +215,7 @@ def main(argv: list[str]) -> None:
         "image_size": size,
         "faces": {
             "count": len(faces),
+            "runtime": type(classifier).__name__,
             "project_faces_per_s": round(proj_faces, 1),
             "reference_faces_per_s": round(ref_faces, 1),
             "ratio": round(proj_faces / ref_faces, 2),
@@ -232,7 +239,7 @@ def main(argv: list[str]) -> None:
     f, o, p = report["faces"], report["onnx"], report["photos"]
     print(f"cpus {report['cpus']}, load {report['load_average']}, model {report['model']}")
     print(
-        f"faces  (--detector none): predict {f['project_faces_per_s']:.0f} faces/s vs per-image "
+        f"faces  (--detector none, {f['runtime']}): predict {f['project_faces_per_s']:.0f} faces/s vs per-image "
         f"loop {f['reference_faces_per_s']:.0f} ({f['ratio']:.2f}x; target >= {TARGET_FACES_PER_S})"
     )
     print(

@@ -126,13 +126,16 @@ def test_export_stage_script_writes_model_onnx(tmp_path):
     )
 
 
-def test_a_model_folder_runs_with_torch_by_default_and_onnxruntime_on_request(tmp_path):
+def test_a_model_folder_runs_with_onnxruntime_by_default_and_torch_on_request(tmp_path):
     from expressions.serving.classifier import load_classifier
 
     pt = save_tiny_model(tmp_path / "model.pt")
     model, variant, _ = load_checkpoint(pt)
     export_onnx(model, variant, tmp_path / "model.onnx")
-    assert isinstance(load_classifier(tmp_path), TorchClassifier)
-    assert isinstance(load_classifier(tmp_path, runtime="onnx"), OnnxClassifier)
+    assert isinstance(load_classifier(tmp_path), OnnxClassifier)
+    assert isinstance(load_classifier(tmp_path, runtime="torch"), TorchClassifier)
+    (tmp_path / "model.onnx").unlink()
+    assert isinstance(load_classifier(tmp_path), TorchClassifier)  # only the checkpoint shipped
+    export_onnx(model, variant, tmp_path / "model.onnx")
     (tmp_path / "model.pt").unlink()
     assert isinstance(load_classifier(tmp_path), OnnxClassifier)  # only the ONNX file shipped

@@ -3,8 +3,15 @@
 import numpy as np
 import pytest
 from PIL import Image
+from skimage import transform
 
-from expressions.data.images import UnreadableImage, clean_files, load_gray
+from expressions.data.images import (
+    UnreadableImage,
+    clean_files,
+    load_gray,
+    to_gray,
+    to_model_input,
+)
 
 
 def save(path, mode, size=(60, 40), value=128):
@@ -80,3 +87,11 @@ def test_exif_orientation_is_applied_before_conversion(tmp_path):
     Image.fromarray(np.ascontiguousarray(stored)).save(tmp_path / "phone.jpg", exif=exif)
     image = load_gray(tmp_path / "phone.jpg", size=20, min_side=8)
     assert image[:4].mean() > 200 and image[-4:].mean() < 50
+
+
+def test_an_image_already_at_model_size_is_what_resizing_it_would_give():
+    """The shortcut for 48 px datasets must not change a single pixel of the training data."""
+    image = np.random.default_rng(0).integers(0, 256, (48, 48), dtype=np.uint8)
+    resized = transform.resize(to_gray(image), (48, 48), anti_aliasing=True)
+    assert np.array_equal(to_model_input(image, 48), np.rint(resized * 255).astype(np.uint8))
+    assert to_model_input(image, 32).shape == (32, 32)

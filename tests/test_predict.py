@@ -233,3 +233,33 @@ def test_video_rows_every_nth_frame_with_index_and_time(model, tmp_path, name, c
         box = tuple(int(r[k]) for k in "xywh")
         assert iou(box, truth[int(r["frame"])][0]) >= 0.5
     assert rows[2]["note"] == "no face"
+
+
+def test_many_crops_decoded_in_processes_give_the_rows_threads_give(model, tmp_path):
+    """From PROCESS_DECODING_FROM files on, crops decode in a process pool in batches: the rows
+    must come back complete, in input order, with the probabilities one thread computes."""
+    from expressions.serving.classifier import load_classifier
+    from expressions.serving.detect import whole_image
+    from expressions.serving.predict import PROCESS_DECODING_FROM, predict
+
+    rng = np.random.default_rng(1)
+    paths = []
+    for i in range(PROCESS_DECODING_FROM + 7):
+        side = int(rng.integers(30, 70))
+        face = transform.resize(PORTRAIT, (side, side), preserve_range=True)
+        path = tmp_path / f"{i:03d}.png"
+        Image.fromarray(np.clip(face * rng.uniform(0.5, 1.3), 0, 255).astype(np.uint8)).save(path)
+        paths.append(path)
+    (tmp_path / "010.png").write_text("not an image")  # a failure inside a decoding batch
+    classifier = load_classifier(model)
+
+    def rows(workers: int) -> list[tuple]:
+        out = predict(paths, classifier, whole_image, chunk=16, workers=workers, progress=False)
+        return [
+            (r.source, r.predicted, tuple(r.proba.values()), r.note) for _, rs in out for r in rs
+        ]
+
+    one, two = rows(1), rows(2)
+    assert [r[0] for r in two] == [str(p) for p in paths]
+    assert [r[1] for r in two] == [r[1] for r in one] and two[10][3].startswith("unreadable")
+    assert np.allclose([r[2] for r in two if r[2]], [r[2] for r in one if r[2]], atol=1e-6)

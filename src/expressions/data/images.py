@@ -75,7 +75,11 @@ def to_model_input(image: np.ndarray, size: int) -> np.ndarray:
     """Any decoded image or face crop as the size x size uint8 grayscale a model is fed.
 
     The one conversion shared by the clean stage (training data) and `expressions predict`.
+    An 8-bit gray image already of that size comes back as it is: resizing it to its own size is
+    the identity (tested), and skipping it halves the work for datasets stored at model size.
     """
+    if image.dtype == np.uint8 and image.shape == (size, size):
+        return image.copy()  # a new array, as resizing gives: callers may write to it
     gray = transform.resize(to_gray(image), (size, size), anti_aliasing=True)
     return np.clip(np.rint(gray * 255), 0, 255).astype(np.uint8)
 

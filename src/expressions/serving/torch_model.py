@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from expressions.config import VariantConfig
 from expressions.errors import PredictionError
@@ -56,6 +57,15 @@ def load_checkpoint(path: Path) -> tuple[nn.Module, VariantConfig, float]:
     return model.eval(), variant, float(saved.get("temperature", 1.0))
 
 
+def fold_batch_norm(model: nn.Module) -> nn.Module:
+    """Each block's BatchNorm folded into its conv: the same function in eval mode (to float
+    rounding), one layer fewer to run, about twice the faces/s on a CPU (make bench)."""
+    for block in model.blocks:
+        block.conv = fuse_conv_bn_eval(block.conv, block.norm)
+        block.norm = nn.Identity()
+    return model
+
+
 @dataclass
 class TorchClassifier:
     model: nn.Module
@@ -66,8 +76,10 @@ class TorchClassifier:
     batch_size: int
 
     @classmethod
-    def load(cls, path: Path, batch_size: int = 256) -> TorchClassifier:
+    def load(cls, path: Path, batch_size: int = 32) -> TorchClassifier:
+        """batch_size 32: on a 2-core CPU small batches stay in cache (64 and 256 measured slower)."""
         model, variant, temperature = load_checkpoint(path)
+        model = fold_batch_norm(model)
         if variant.train.channels_last:
             model = model.to(memory_format=torch.channels_last)
         return cls(
