@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from expressions.data.dataset import SPLITS, load_merged, save_merged
+from expressions.data.dataset import SPLITS, load_merged, load_sources, save_merged
 from expressions.data.merge import Part, merge_parts
-from expressions.errors import ConfigError
+from expressions.errors import ConfigError, DataError
 
 CLASSES = ("Angry", "Happy", "Neutral")
 
@@ -111,6 +111,21 @@ def test_merged_arrays_match_the_manifest_and_round_trip(tmp_path):
     assert back.classes == CLASSES and np.array_equal(back.x, merged.x)
     x_test, y_test = back.part("test")
     assert len(x_test) == result.totals["total"]["test"] == len(y_test)
+    result.manifest.to_csv(tmp_path / "manifest.csv", index=False)
+    sources = load_sources(tmp_path / "manifest.csv", len(back.y))
+    assert sources.tolist() == result.manifest["dataset"].tolist()
+    n = len(back.y)
+    with pytest.raises(DataError, match=f"lists {n} images but the dataset holds {n - 1}"):
+        load_sources(tmp_path / "manifest.csv", n - 1)
+
+
+def test_which_dataset_each_class_comes_from_is_counted():
+    result = merge(list(two_datasets()))
+    sources = result.totals["sources"]
+    assert list(sources) == list(CLASSES)
+    kept = result.manifest.groupby(["class", "dataset"]).size()
+    for cls, counts in sources.items():
+        assert counts == {d: int(kept.get((cls, d), 0)) for d in ("flat_ds", "split_ds")}
 
 
 @pytest.mark.parametrize("n", [1, 2])

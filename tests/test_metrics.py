@@ -9,7 +9,12 @@ from sklearn.metrics import f1_score, precision_score, recall_score
 from torch import nn
 
 from expressions.analysis.evaluation import Predictions, predict_proba, predictions_frame
-from expressions.analysis.metrics import classification_metrics, format_tables, harmonic_mean
+from expressions.analysis.metrics import (
+    by_source,
+    classification_metrics,
+    format_tables,
+    harmonic_mean,
+)
 
 CLASSES = ("Angry", "Engaged", "Happy", "Neutral")
 ACTUAL = [0, 0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 3]
@@ -89,3 +94,17 @@ def test_the_predictions_table_names_classes_and_keeps_dataset_rows():
     assert frame["actual"].tolist() == ["Angry", "Neutral"]
     assert frame["predicted"].tolist() == ["Angry", "Happy"]
     assert frame["confidence"].tolist() == pytest.approx([0.7, 0.5])
+
+
+def test_each_source_is_scored_on_its_own_share_over_the_classes_it_has():
+    sources = ["a"] * 9 + ["b"] * 3  # b holds classes 2 and 3 only
+    scores = by_source(ACTUAL, PREDICTED, sources)
+    assert list(scores) == ["a", "b"]
+    assert scores["a"]["images"] == 9 and scores["b"]["images"] == 3
+    assert scores["a"]["accuracy"] == round(6 / 9, 6)
+    assert scores["a"]["macro_f1"] == round(f1_score(ACTUAL[:9], PREDICTED[:9], average="macro"), 6)
+    # b: actual [2, 2, 3], predicted [2, 3, 3]; classes 0 and 1 are not b's to score
+    assert scores["b"]["classes"] == 2
+    assert scores["b"]["macro_f1"] == round(
+        f1_score([2, 2, 3], [2, 3, 3], labels=[2, 3], average="macro"), 6
+    )

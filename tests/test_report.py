@@ -61,7 +61,12 @@ def make_root(root: Path, variants=VARIANTS) -> Path:
     for kind in ("test", "tables", "training"):
         (root / "metrics" / kind).mkdir(parents=True, exist_ok=True)
     for i, v in enumerate(variants):
-        headline, tables = split_headline(fake_metrics(i))
+        metrics = fake_metrics(i)
+        metrics["by_source"] = {
+            "fed2023": {"images": 12, "classes": 2, "accuracy": 0.5 + i / 10, "macro_f1": 0.4},
+            "rafdb": {"images": 28, "classes": 3, "accuracy": 0.8, "macro_f1": 0.7 - i / 10},
+        }
+        headline, tables = split_headline(metrics)
         (root / "metrics" / "test" / f"{v}.json").write_text(json.dumps(headline))
         (root / "metrics" / "tables" / f"{v}.json").write_text(json.dumps(tables))
         run = {"kept_epoch": 3, "epochs_run": 3, "train_images_per_s": 812.3, "seconds": 9.1}
@@ -80,6 +85,10 @@ def make_root(root: Path, variants=VARIANTS) -> Path:
         "classes": {
             c: {"train": 100 + i, "val": 10 + i, "test": 30 + i, "total": 140 + 3 * i}
             for i, c in enumerate(CLASSES)
+        },
+        "sources": {
+            c: {"rafdb": 0, "fed2023": 40} if c == "Engaged" else {"rafdb": 50, "fed2023": 0}
+            for c in CLASSES
         },
     }
     (root / "metrics" / "data.json").write_text(json.dumps(data))
@@ -165,3 +174,12 @@ def test_report_stage_defaults_to_the_variants_in_params(tmp_path):
     load_stage("report").main(["--root", str(root), "--out", str(root / "out")])
     assert json.loads((root / "out" / "report.json").read_text())["variants"] == variants
     assert "(../plots/variant2/errors.png)" in (root / "out" / "report.md").read_text()
+
+
+def test_table2_by_source_and_where_each_class_comes_from(tmp_path):
+    md = report_markdown.render_markdown(report.build_report(make_root(tmp_path), VARIANTS))
+    after = "## Table 2 by source dataset"
+    assert table_row(md, "variant1", after) == ["0.6000", "0.4000", "0.8000", "0.6000"]
+    assert "fed2023 12 images of 2 classes, rafdb 28 images of 3 classes" in md
+    assert table_row(md, "Engaged", "Where each class comes from") == ["40", "0"]
+    assert "Engaged comes from fed2023 only" in md and "Happy comes from rafdb only" in md

@@ -127,6 +127,7 @@ def variant_section(root: Path, variant: str) -> dict[str, Any]:
         "classes": classes,
         "table1": table1,
         "table2": table2,
+        "by_source": details.get("by_source", {}),
         "validation": epochs(root / paths.LIVE / variant),
         "confused_pairs": read_pairs(root / paths.PLOTS / variant / "confusion.csv", classes),
         "plots": {k: f"plots/{variant}/{v}" for k, v in VARIANT_PLOTS.items()},
@@ -159,11 +160,15 @@ def build_report(root: Path | str, variants: Sequence[str]) -> dict[str, Any]:
         "classes": sections[variants[0]]["classes"],
         "table1": {v: s["table1"] for v, s in sections.items()},
         "table2": {v: s["table2"] for v, s in sections.items()},
+        "by_source": {v: s["by_source"] for v, s in sections.items()},
         "validation": {v: s["validation"] for v, s in sections.items()},
         "data": {
             "classes": data_counts(data),
             "warnings": list(data.get("warnings", [])),
-            "details": {k: v for k, v in data.items() if k not in ("classes", "warnings")},
+            "sources": data.get("sources", {}),
+            "details": {
+                k: v for k, v in data.items() if k not in ("classes", "warnings", "sources")
+            },
         },
         "confused_pairs": {v: s["confused_pairs"] for v, s in sections.items()},
         "plots": {"data": {k: f"plots/data/{v}" for k, v in DATA_PLOTS.items()}}

@@ -115,6 +115,49 @@ def _table2(report: dict[str, Any]) -> list[str]:
     ]
 
 
+def _by_source(report: dict[str, Any]) -> list[str]:
+    """Table 2 per source dataset: a merged score can hide a dataset the model fails on."""
+    scores = report.get("by_source", {})
+    datasets = sorted({d for v in report["variants"] for d in scores.get(v, {})})
+    if not datasets:
+        return []
+    header = ["Variant"] + [f"{d} {k}" for d in datasets for k in ("Accuracy", "Macro F1³")]
+    rows = [
+        [v] + [scores[v].get(d, {}).get(k) for d in datasets for k in ("accuracy", "macro_f1")]
+        for v in report["variants"]
+    ]
+    first = scores[report["variants"][0]]
+    share = ", ".join(
+        f"{d} {first[d]['images']} images of {first[d]['classes']} classes"
+        for d in datasets
+        if d in first
+    )
+    return [
+        "## Table 2 by source dataset (test set)",
+        "",
+        *md_table(header, rows),
+        "",
+        f"Test split: {share}.  ",
+        "³ macro F1 over the classes that dataset has (scikit-learn's definition).",
+    ]
+
+
+def _sources(report: dict[str, Any]) -> list[str]:
+    """Which dataset each class comes from; a class from one dataset alone is named."""
+    sources = report["data"].get("sources", {})
+    if not sources:
+        return []
+    datasets = sorted({d for counts in sources.values() for d in counts})
+    rows = [[c] + [sources[c].get(d, 0) for d in datasets] for c in sources]
+    out = ["", "Where each class comes from (images kept, all splits):", ""]
+    out += md_table(["Class", *datasets], rows)
+    for cls, counts in sources.items():
+        only = [d for d, n in counts.items() if n > 0]
+        if len(only) == 1 and len(datasets) > 1:
+            out += ["", f"{cls} comes from {only[0]} only: its scores are that dataset's too."]
+    return out
+
+
 def _validation(report: dict[str, Any]) -> list[str]:
     out = ["## Validation per epoch", ""]
     for v in report["variants"]:
@@ -133,6 +176,7 @@ def _data(report: dict[str, Any]) -> list[str]:
         rows = [[c] + [counts[c].get(s, 0) for s in splits] for c in counts]
         rows.append(["Total"] + [sum(counts[c].get(s, 0) for c in counts) for s in splits])
         out += md_table(["Class", *splits], rows)
+    out += _sources(report)
     for warning in report["data"].get("warnings", []):
         out += ["", f"**Warning:** {warning}: its per-class scores on that split are undefined."]
     if report["data"]["details"]:
@@ -178,6 +222,7 @@ def render_markdown(report: dict[str, Any], prefix: str = "../") -> str:
         "Written by `dvc repro report` from metrics/<variant>.json, dvclive/<variant>/,",
         "plots/<variant>/confusion.csv and metrics/data.json. Scores are fractions of 1.",
     ]
-    sections = [intro, _table1(report), _table2(report), _validation(report)]
+    sections = [intro, _table1(report), _table2(report), _by_source(report), _validation(report)]
+    sections = [s for s in sections if s]
     sections += [_data(report), _pairs(report), _plots(report, prefix)]
     return "\n\n".join("\n".join(lines) for lines in sections) + "\n"

@@ -6,12 +6,14 @@ never decodes an image file; the CSV manifest beside it says where every row cam
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from expressions.atomic import atomic_path
+from expressions.errors import DataError
 
 SPLITS = ("train", "val", "test")
 MANIFEST_COLUMNS = ["file", "dataset", "label", "class", "split"]  # manifest.csv, one row per image
@@ -46,3 +48,16 @@ def load_merged(path: Path) -> Merged:
         return Merged(
             x=z["x"], y=z["y"], split=z["split"], classes=tuple(str(c) for c in z["classes"])
         )
+
+
+def load_sources(manifest: Path, rows: int) -> np.ndarray:
+    """The source dataset of each of the `rows` rows of dataset.npz, which the manifest lists in
+    the same order; a manifest of another length is from another merge, and would mislabel."""
+    with open(manifest, newline="") as fh:
+        sources = np.array([row["dataset"] for row in csv.DictReader(fh)], dtype=str)
+    if len(sources) != rows:
+        raise DataError(
+            f"{manifest} lists {len(sources)} images but the dataset holds {rows}; "
+            "rebuild both with `dvc repro merge`"
+        )
+    return sources

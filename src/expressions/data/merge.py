@@ -185,10 +185,14 @@ def _totals(rows: pd.DataFrame, parts: list[Part], classes: tuple[str, ...]) -> 
     per_class = _counts(kept, "class")
     zero = dict.fromkeys([*SPLITS, "total"], 0)
     classes_table = {c: per_class.get(c, zero) for c in classes}
+    sources = pd.crosstab(kept["class"], kept["dataset"]).reindex(classes, fill_value=0)
     return {
         "total": total,
         "datasets": datasets,
         "classes": classes_table,
+        "sources": {  # class -> dataset -> kept images: which dataset each class comes from
+            str(c): {str(d): int(n) for d, n in row.items()} for c, row in sources.iterrows()
+        },
         "warnings": [
             f"class {c!r} has no {s} images"
             for c, counts in classes_table.items()

@@ -1,0 +1,167 @@
+"""The pipeline on real faces: FER2013 through the project's own stages, every shipped variant.
+
+    python benchmarks/real.py PATH [--classes 4|7] [--variants main tuned ...] [--epochs N]
+
+PATH is FER2013 in the generic folder layout (`fer2013/<split>/<label>/<name>.jpg`), as a zip or
+a folder. A scratch copy of the repository (git + dvc, like a fresh clone) gets a params.yaml
+whose only dataset is PATH with the `folder` layout and the challenge's own train/val/test, and
+the label map of the 4 classes (angry, happy, neutral, surprise) or of all 7. Then
+`dvc repro evaluate@<variant>` runs download -> clean -> merge -> train -> evaluate for each
+variant, exactly as `make repro` does on the synthetic data.
+
+Writes bench-results/real-<classes>.json (per variant: test accuracy, macro F1 both ways,
+per-class recall, accuracy on val, epochs kept, seconds to train and evaluate; the data
+preparation's seconds once) and real-<classes>.md (the table the README shows). Choose recipes on val; test is what the README reports, once per recipe.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "src", ".gitignore")
+CLASSES = {
+    4: ["angry", "happy", "neutral", "surprise"],
+    7: ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"],
+}
+
+
+def real_params(data: Path, classes: list[str], variants: list[str], epochs: int | None) -> dict:
+    """params.yaml with FER2013 as the only dataset; everything else as shipped."""
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["data"].update(source="local", datasets={"fer2013": "folder"})
+    params["data"]["local"] = {"fer2013": str(data)}
+    names = [c.capitalize() for c in classes]
+    params["labels"] = {
+        "classes": names,
+        "map": {"fer2013": dict(zip(classes, names, strict=True))},
+    }
+    unknown = sorted(set(variants) - set(params["variants"]))
+    if unknown:
+        raise SystemExit(f"error: variant {unknown[0]!r} is not in params.yaml")
+    params["variants"] = {v: params["variants"][v] for v in variants}
+    if epochs:  # a quick look: every variant's epochs capped
+        params["train"]["epochs"] = min(params["train"]["epochs"], epochs)
+        for override in params["variants"].values():
+            train = (override or {}).get("train", {})
+            if "epochs" in train:
+                train["epochs"] = min(train["epochs"], epochs)
+    return params
+
+
+def scratch_project(path: Path, params: dict) -> None:
+    """A fresh git + dvc repository holding this project's pipeline, as a clone would."""
+    for name in PROJECT_FILES:
+        source, target = ROOT / name, path / name
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target)
+    (path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    git = ["git", "-c", "user.name=benchmark", "-c", "user.email=benchmark@localhost"]
+    for cmd in (
+        ["git", "init", "-q"],
+        ["dvc", "init", "-q"],
+        ["dvc", "config", "core.analytics", "false"],
+        ["git", "add", "-A"],
+        [*git, "commit", "-q", "-m", "scratch copy for benchmarks/real.py"],  # dvclive needs one
+    ):
+        run(path, cmd)
+
+
+def run(cwd: Path, cmd: list[str]) -> None:
+    """Run a command, its output streaming to the terminal; stop on failure."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    if subprocess.run(cmd, cwd=cwd, env=env).returncode != 0:
+        raise SystemExit(f"error: `{' '.join(cmd)}` failed in {cwd}")
+
+
+def variant_result(project: Path, variant: str, seconds: float) -> dict:
+    """One variant's numbers, read from the stages' own outputs."""
+
+    def read(*parts: str) -> dict:
+        return json.loads(project.joinpath(*parts).read_text())
+
+    test = read("metrics", "test", f"{variant}.json")
+    tables = read("metrics", "tables", f"{variant}.json")
+    training = read("metrics", "training", f"{variant}.json")
+    live = read("dvclive", variant, "metrics.json")  # the kept epoch's validation scores
+    return {
+        "test_accuracy": test["accuracy"],
+        "macro_f1_sklearn": test["macro"]["f1"],
+        "macro_f1_study": test["macro"]["f1_study"],
+        "recall": {c: m["recall"] for c, m in tables["per_class"].items()},
+        "val_accuracy": live.get("val_acc"),
+        "kept_epoch": training.get("kept_epoch"),
+        "epochs_run": training.get("epochs_run"),
+        "train_seconds": training.get("seconds"),
+        "seconds": round(seconds, 1),
+    }
+
+
+def markdown(results: dict, classes: int) -> str:
+    head = ["variant", "test accuracy", "macro F1 (sklearn)", "macro F1 (study)", "val accuracy"]
+    head += ["epochs (kept/run)", "minutes"]
+    lines = [f"FER2013, {classes} classes, the challenge's splits (test = PrivateTest)", ""]
+    lines += ["| " + " | ".join(head) + " |", "| --- |" + " ---: |" * (len(head) - 1)]
+    for name, r in results["variants"].items():
+        val = "n/a" if r["val_accuracy"] is None else f"{r['val_accuracy']:.4f}"
+        cells = [name, f"{r['test_accuracy']:.4f}", f"{r['macro_f1_sklearn']:.4f}"]
+        cells += [f"{r['macro_f1_study']:.4f}", val, f"{r['kept_epoch']}/{r['epochs_run']}"]
+        lines.append("| " + " | ".join([*cells, f"{r['seconds'] / 60:.1f}"]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("path", type=Path, help="FER2013 as a zip or folder (fer2013/<split>/...)")
+    parser.add_argument("--classes", type=int, choices=sorted(CLASSES), default=4)
+    parser.add_argument("--variants", nargs="+", help="default: every variant in params.yaml")
+    parser.add_argument("--epochs", type=int, help="cap every variant's epochs (a quick look)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench-results")
+    parser.add_argument("--keep", type=Path, help="build the scratch project here and keep it")
+    args = parser.parse_args(argv)
+    if not args.path.exists():
+        raise SystemExit(f"error: {args.path} not found (FER2013 as a zip or a folder)")
+    shipped = list(yaml.safe_load((ROOT / "params.yaml").read_text())["variants"])
+    variants = args.variants or shipped
+    params = real_params(args.path.resolve(), CLASSES[args.classes], variants, args.epochs)
+    scratch = args.keep or Path(tempfile.mkdtemp(prefix="real-"))
+    scratch.mkdir(parents=True, exist_ok=True)
+    scratch_project(scratch, params)
+    results = {
+        "data": str(args.path),
+        "classes": params["labels"]["classes"],
+        "cpus": os.cpu_count(),
+        "load_average_start": [round(x, 2) for x in os.getloadavg()],
+        "variants": {},
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = args.out / f"real-{args.classes}{'-quick' if args.epochs else ''}"
+    start = time.perf_counter()
+    run(scratch, ["dvc", "repro", "merge"])  # download -> clean -> merge, once for all variants
+    results["data_seconds"] = round(time.perf_counter() - start, 1)
+    for variant in variants:
+        start = time.perf_counter()
+        run(scratch, ["dvc", "repro", f"evaluate@{variant}"])
+        results["variants"][variant] = variant_result(scratch, variant, time.perf_counter() - start)
+        results["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+        stem.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
+        stem.with_suffix(".md").write_text(markdown(results, args.classes))
+    print(stem.with_suffix(".md").read_text())
+    if not args.keep:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
