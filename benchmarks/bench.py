@@ -6,6 +6,7 @@ layout: JPEG and PNG, colour and grayscale, 64-256 px, so it needs nothing from 
   clean     clean_files over all cores  vs  one process looping imread -> rgb2gray -> resize
   training  the project's train() over in-memory uint8 arrays  vs  torchvision ImageFolder +
             DataLoader decoding every file every epoch (same model, batch size, Adam, loss)
+            (and the project's train() again under train.amp bf16, on a CPU with native bf16)
   step      the project's training step (batch slicing, scaling, lr, ...)  vs  the bare
             forward/backward/step on a random tensor already in memory: the data-handling share
 
@@ -219,18 +220,24 @@ def bench_training(
     variant = study_variant(tuple(folder.classes), epochs)
     merged = merged_for_training(x, y, variant.classes, variant.train.batch_size)
     mean, std = batches.pixel_stats(x)
+    bf16 = dataclasses.replace(variant, train=dataclasses.replace(variant.train, amp="bf16"))
+    has_bf16 = device.cpu_has_bf16()  # else train.amp bf16 computes in float32: not measured
     project: list[float] = []
+    project_bf16: list[float] = []
     reference: dict[int, list[float]] = {w: [] for w in workers}
     for _ in range(repeats):
         for w in workers:
             reference[w] += reference_epochs(folder, variant, w, mean, std)
         project += project_epochs(variant, merged)
+        if has_bf16:
+            project_bf16 += project_epochs(bf16, merged)
     p = statistics.median(project)
     by_workers = {w: statistics.median(v) for w, v in reference.items()}
     best = max(by_workers, key=by_workers.get)
     r = by_workers[best]
     result = {
         "project_images_per_s": p,
+        "project_bf16_images_per_s": statistics.median(project_bf16) if has_bf16 else None,
         "reference_images_per_s": r,
         "ratio": p / r,
         "reference_workers": best,
@@ -333,6 +340,13 @@ def table(results: dict[str, Any]) -> str:
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
     others = ", ".join(f"{w} workers {v:.0f} img/s" for w, v in t["reference_by_workers"].items())
     lines.append(f"ImageFolder reference by DataLoader workers: {others}")
+    bf16 = t["project_bf16_images_per_s"]
+    lines.append(
+        f"study CNN training, batch {t['batch_size']}, {SIZE} px, channels_last "
+        f"{t['channels_last']}: fp32 {t['project_images_per_s']:.0f} img/s, "
+        + (f"bf16 autocast {bf16:.0f} img/s" if bf16 else "bf16: no native bf16 on this CPU")
+        + f"; plain fp32 reference loop {t['reference_images_per_s']:.0f} img/s"
+    )
     m = results["machine"]
     lines.append(
         f"{m['usable_cpus']} cpus, {m['torch_threads']} torch threads, torch {m['torch']}; "

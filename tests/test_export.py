@@ -36,15 +36,18 @@ def faces(n: int, size: int, seed: int = 0) -> np.ndarray:
 
 
 @pytest.mark.parametrize(
-    "name", ["main", "variant1", "variant2"], ids=["kernel3", "kernel4-even", "depth4"]
+    "name",
+    ["main", "variant1", "variant2", "lite0"],
+    ids=["kernel3", "kernel4-even", "depth4", "efficientnet_lite0"],
 )
 def test_onnxruntime_matches_pytorch_on_every_variant_shape(tmp_path, name):
     pt = save_tiny_model(tmp_path / "model.pt", name)
     model, variant, _ = load_checkpoint(pt)
-    assert (variant.model.kernel, variant.model.depth) == {
-        "main": (3, 3),
-        "variant1": (4, 3),
-        "variant2": (3, 4),
+    assert (variant.model.arch, variant.model.kernel, variant.model.depth) == {
+        "main": ("study", 3, 3),
+        "variant1": ("study", 4, 3),
+        "variant2": ("study", 3, 4),
+        "lite0": ("efficientnet_lite0", 3, 3),  # kernel and depth: the study CNN's, unused
     }[name]
     export_onnx(model, variant, tmp_path / "model.onnx")
     x = faces(37, variant.image_size)

@@ -15,9 +15,11 @@ from expressions.config import TrainSpec
 from expressions.data.dataset import Merged
 from expressions.errors import TrainingError
 from expressions.training import recipe
-from expressions.training.batches import epoch_order
+from expressions.training.batches import epoch_order, forward_all
+from expressions.training.device import amp_dtype, cpu_has_bf16
 from expressions.training.distributed import Runtime
 from expressions.training.loop import train
+from expressions.training.model import load_model, save_model
 from expressions.training.recipe import Augment, class_weights, lr_at, make_optimizer, random_affine
 from helpers.builders import SIZE, STUDY, quadrants, tiny
 
@@ -108,9 +110,9 @@ def test_learning_rate_schedules_per_step():
 
 
 def test_weight_decay_switches_adam_to_adamw():
-    params = list(nn.Linear(2, 2).parameters())
-    assert type(make_optimizer(params, TrainSpec(**STUDY))) is torch.optim.Adam
-    decayed = make_optimizer(params, TrainSpec(**{**STUDY, "weight_decay": 0.01}))
+    net = nn.Linear(2, 2)
+    assert type(make_optimizer(net, TrainSpec(**STUDY))) is torch.optim.Adam
+    decayed = make_optimizer(net, TrainSpec(**{**STUDY, "weight_decay": 0.01}))
     assert type(decayed) is torch.optim.AdamW and decayed.defaults["weight_decay"] == 0.01
 
 
@@ -195,3 +197,25 @@ def test_classes_that_differ_from_the_config_stop_with_one_sentence():
     other = Merged(data.x, data.y, data.split, ("a", "b", "c", "d"))
     with pytest.raises(TrainingError, match="differ from the config"):
         train(tiny(), other)
+
+
+def test_bf16_autocast_runs_on_this_cpu_and_fp16_stays_cuda_only():
+    cpu = torch.device("cpu")
+    assert amp_dtype("bf16", cpu) == (torch.bfloat16 if cpu_has_bf16() else None)
+    assert amp_dtype("fp16", cpu, verbose=False) is None
+
+
+@pytest.mark.skipif(not cpu_has_bf16(), reason="this CPU has no native bfloat16")
+def test_a_bf16_run_on_the_cpu_trains_and_its_model_agrees_in_float32(tmp_path):
+    variant = tiny(amp="bf16", epochs=3)
+    merged = quadrants()
+    trained = train(variant, merged)
+    assert all(np.isfinite(h["train_loss"]) and np.isfinite(h["val_loss"]) for h in trained.history)
+    save_model(tmp_path / "model.pt", trained.model, variant)
+    model, _ = load_model(tmp_path / "model.pt")
+    x = torch.from_numpy(merged.part("test")[0])
+    cpu = torch.device("cpu")
+    in_bf16 = forward_all(model, x, 16, cpu, torch.bfloat16)
+    assert in_bf16.dtype == torch.float32  # logits come back as float32
+    agree = (forward_all(model, x, 16, cpu).argmax(1) == in_bf16.argmax(1)).float().mean()
+    assert agree >= 0.8

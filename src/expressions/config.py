@@ -30,13 +30,19 @@ SECTIONS = ("data", "labels", "split", "model", "train", "variants")
 
 @dataclass(frozen=True, kw_only=True)
 class ModelSpec:
-    """The study's CNN: `depth` conv blocks of width `channels[i]`, then a two-layer head."""
+    """The study's CNN (`depth` conv blocks of width `channels[i]`, then a two-layer head), or
+    with `arch` an ImageNet network (training/backbones.py): `pretrained` none | imagenet | a
+    state dict file, faces upsampled to `input_size` (0 = data.image_size), `dropout` its head's.
+    """
 
     kernel: int = bounded(1, 11)
     depth: int = bounded(1, 8)
     channels: tuple[int, ...] = ()
     hidden: int = bounded(1, 4096)
     dropout: float = bounded(0.0, 0.95)
+    arch: str = "study"  # study | efficientnet_lite0 | a torchvision classification model
+    pretrained: str = "none"
+    input_size: int = bounded(0, 1024, default=0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,6 +69,7 @@ class TrainSpec:
     warmup_epochs: int = bounded(0, 10_000)
     early_stopping: int = bounded(0, 10_000)
     tta_flip: bool = False
+    backbone_lr: float = bounded(0.0, 1.0, default=1.0)  # x train.lr for a pretrained backbone
     processes: int | str = 1  # training processes on this machine; 'auto' = one per GPU
 
 
@@ -187,6 +194,7 @@ class Params:
         model = build(ModelSpec, merged["model"], f"{where}.model")
         checks.check_model(model, self.data.image_size, f"{where}.model")
         train = build(TrainSpec, merged["train"], f"{where}.train")
+        checks.check_backbone_lr(model, train, where)
         return VariantConfig(name, self.labels.classes, self.data.image_size, model, train)
 
     def dataset(self, name: str) -> str:

@@ -15,12 +15,24 @@ from expressions.data.layouts import LAYOUTS
 from expressions.errors import ConfigError
 
 if TYPE_CHECKING:
-    from expressions.config import DataConfig, LabelConfig, ModelSpec, SplitConfig
+    from expressions.config import DataConfig, LabelConfig, ModelSpec, SplitConfig, TrainSpec
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # dataset and variant names
 
 
+BUILT_IN_ARCHS = ("study", "efficientnet_lite0")  # the rest come from torchvision
+
+
 def check_model(spec: ModelSpec, image_size: int, where: str) -> None:
+    if spec.arch != "study":
+        check_backbone(spec, where)
+        return
+    if spec.pretrained != "none" or spec.input_size:
+        key = "pretrained" if spec.pretrained != "none" else "input_size"
+        raise ConfigError(
+            f"{where}.{key} applies to ImageNet backbones, and {where}.arch is study; "
+            f"leave it at {'none' if key == 'pretrained' else 0} or pick a model.arch"
+        )
     if image_size // 2**spec.depth < 1:
         raise ConfigError(
             f"{where}.depth={spec.depth} pools a {image_size} px image down to nothing; "
@@ -34,6 +46,34 @@ def check_model(spec: ModelSpec, image_size: int, where: str) -> None:
     if spec.kernel > image_size:
         raise ConfigError(
             f"{where}.kernel={spec.kernel} is larger than data.image_size {image_size}"
+        )
+
+
+def check_backbone(spec: ModelSpec, where: str) -> None:
+    """An arch that exists (torchvision is imported only to name one it ships)."""
+    if spec.arch not in BUILT_IN_ARCHS:
+        import torchvision  # only for an arch beyond the built-in ones: it takes seconds
+
+        archs = torchvision.models.list_models(module=torchvision.models)  # classification
+        if spec.arch not in archs:
+            raise ConfigError(
+                f"{where}.arch is {spec.arch!r}; allowed: {' | '.join(BUILT_IN_ARCHS)} | "
+                f"a torchvision classification model ({', '.join(archs)})"
+            )
+    if not spec.pretrained:
+        raise ConfigError(f"{where}.pretrained is empty; allowed: none | imagenet | a file path")
+    if 0 < spec.input_size < 32:
+        raise ConfigError(
+            f"{where}.input_size is {spec.input_size}; an ImageNet network needs 32 px or more "
+            "(0 = data.image_size)"
+        )
+
+
+def check_backbone_lr(model: ModelSpec, train: TrainSpec, where: str) -> None:
+    if model.arch == "study" and train.backbone_lr != 1.0:
+        raise ConfigError(
+            f"{where}.train.backbone_lr is {train.backbone_lr}, but the study CNN has no "
+            f"pretrained backbone ({where}.model.arch is study); leave it at 1.0"
         )
 
 

@@ -13,7 +13,7 @@ import torch
 from skimage import data, transform
 
 from expressions.config import VariantConfig, parse_params
-from expressions.training.model import build_model, save_model
+from expressions.training.model import ExpressionNet, build_model, save_model
 from helpers.e2e import tiny_params
 
 # The head and shoulders around the astronaut's face, and the face inside it (x, y, w, h).
@@ -58,9 +58,14 @@ def iou(a: tuple[int, ...], b: tuple[int, ...]) -> float:
     return w * h / (aw * ah + bw * bh - w * h)
 
 
+# An EfficientNet-Lite0 without ImageNet weights, at a small input size to stay fast.
+LITE0 = {"model": {"arch": "efficientnet_lite0", "pretrained": "none", "input_size": 32}}
+
+
 def tiny_variant(name: str = "main") -> VariantConfig:
-    """A shipped variant's shape (main: kernel 3; variant1: kernel 4; variant2: depth 4), small."""
-    return parse_params(tiny_params()).variant(name)
+    """A shipped variant's shape (main: kernel 3; variant1: kernel 4; variant2: depth 4), small;
+    or `lite0`, an EfficientNet-Lite0 backbone."""
+    return parse_params(tiny_params(**{"variants.lite0": LITE0})).variant(name)
 
 
 def save_tiny_model(path: Path, name: str = "main", seed: int = 0) -> Path:
@@ -68,14 +73,16 @@ def save_tiny_model(path: Path, name: str = "main", seed: int = 0) -> Path:
     variant = tiny_variant(name)
     torch.manual_seed(seed)
     model = build_model(variant.model, len(variant.classes), variant.image_size)
-    model.set_pixel_stats(0.45, 0.25)
+    if isinstance(model, ExpressionNet):  # a backbone normalises with ImageNet's stats
+        model.set_pixel_stats(0.45, 0.25)
     # A few steps teach it to tell brightness apart (class = brightness quartile), so its
-    # predictions vary from face to face, as a trained model's do.
+    # predictions vary from face to face, as a trained model's do (a backbone's random
+    # weights vary them already).
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     classes = len(variant.classes)
     model.train()
-    for _ in range(40):
+    for _ in range(40 if variant.model.arch == "study" else 0):  # a backbone's step takes s
         level = torch.rand(32, generator=generator)
         noise = torch.rand(32, 1, variant.image_size, variant.image_size, generator=generator)
         x = (level[:, None, None, None] * 0.8 + 0.2 * noise).clamp(0, 1)

@@ -87,7 +87,8 @@ def plot_feature_maps(
     title: str,
     top: int = 4,
 ) -> Path:
-    """One row per image: the input, then each block's `top` most active channels."""
+    """One row per image: the input, then each block's `top` most active channels (no maps: the
+    inputs alone, titled so)."""
     n, top = len(images), min([top, *(m.shape[1] for m in maps)])
     fig = new_figure(*maps_size(max(n, 1), len(maps), top))
     axes = np.asarray(fig.subplots(max(n, 1), 1 + len(maps) * top, squeeze=False))
@@ -110,5 +111,10 @@ def plot_feature_maps(
     axes[0, 0].set_title("input", fontsize=SMALL_SIZE)
     if n == 0:
         no_data(fig, "No test images to show")
-    fig.suptitle(f"{title}: the {top} most active channels of each conv block (bright = strong)")
+    if not maps:  # an ImageNet backbone (model.arch) has no study conv blocks: the inputs only
+        fig.suptitle(f"{title}: feature maps are drawn for the study CNN only (model.arch study)")
+    else:
+        fig.suptitle(
+            f"{title}: the {top} most active channels of each conv block (bright = strong)"
+        )
     return save_png(fig, path)

@@ -66,7 +66,7 @@ def analyze(
         for r in rows
     ]
     labels = [merged.classes[merged.y[r]] for r in rows]
-    maps = feature_maps(model, merged.x[rows])
+    maps = feature_maps(model, merged.x[rows]) if hasattr(model, "blocks") else []
     return [
         plot_confusion(
             counts,

@@ -19,7 +19,8 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from expressions.config import VariantConfig
 from expressions.errors import PredictionError
 from expressions.training.batches import forward_all
-from expressions.training.model import build_model
+from expressions.training.device import amp_dtype
+from expressions.training.model import ExpressionNet, build_model
 
 
 def read_checkpoint(path: Path) -> dict[str, Any]:
@@ -59,7 +60,12 @@ def load_checkpoint(path: Path) -> tuple[nn.Module, VariantConfig, float]:
 
 def fold_batch_norm(model: nn.Module) -> nn.Module:
     """Each block's BatchNorm folded into its conv: the same function in eval mode (to float
-    rounding), one layer fewer to run, about twice the faces/s on a CPU (make bench)."""
+    rounding), one layer fewer to run, about twice the faces/s on a CPU (make bench).
+
+    The study CNN only: an ImageNet backbone (backbones.py) runs as it is.
+    """
+    if not isinstance(model, ExpressionNet):
+        return model
     for block in model.blocks:
         block.conv = fuse_conv_bn_eval(block.conv, block.norm)
         block.norm = nn.Identity()
@@ -74,6 +80,9 @@ class TorchClassifier:
     temperature: float
     tta_flip: bool
     batch_size: int
+    amp: torch.dtype | None = (
+        None  # bf16 autocast when trained with train.amp bf16 and the CPU has it
+    )
 
     @classmethod
     def load(cls, path: Path, batch_size: int = 32) -> TorchClassifier:
@@ -89,6 +98,7 @@ class TorchClassifier:
             temperature,
             variant.train.tta_flip,
             batch_size,
+            amp_dtype(variant.train.amp, torch.device("cpu"), verbose=False),
         )
 
     def proba(self, faces: np.ndarray) -> np.ndarray:
@@ -97,8 +107,9 @@ class TorchClassifier:
             return np.zeros((0, len(self.classes)), np.float32)
         x = torch.from_numpy(np.ascontiguousarray(faces))
         device = torch.device("cpu")
-        proba = (forward_all(self.model, x, self.batch_size, device) / self.temperature).softmax(1)
+        logits = forward_all(self.model, x, self.batch_size, device, self.amp)
+        proba = (logits / self.temperature).softmax(1)
         if self.tta_flip:
-            mirrored = forward_all(self.model, x, self.batch_size, device, mirror=True)
+            mirrored = forward_all(self.model, x, self.batch_size, device, self.amp, mirror=True)
             proba = (proba + (mirrored / self.temperature).softmax(1)) / 2
         return proba.numpy()

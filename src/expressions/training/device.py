@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import platform
 
 import torch
 
@@ -52,15 +53,27 @@ def make_deterministic() -> None:
     torch.backends.cudnn.benchmark = False
 
 
+def cpu_has_bf16() -> bool:
+    """Native bfloat16 arithmetic: AVX512-BF16 or AMX on x86, oneDNN's own check elsewhere (ARM).
+
+    Plain AVX512 would only emulate it, which is no faster than float32 here.
+    """
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
+
 def amp_dtype(amp: str, device: torch.device, verbose: bool = True) -> torch.dtype | None:
-    """The autocast dtype, or None off CUDA: the recipe keeps CPU runs in exact float32."""
+    """The autocast dtype: fp16 on CUDA only, bf16 on CUDA or a CPU with native bf16; otherwise
+    None, with a note, and the run computes in exact float32."""
     if amp == "none":
         return None
-    if device.type != "cuda":
-        if verbose:
-            print(f"note: train.amp={amp} applies to CUDA only; computing in float32 on {device}")
-        return None
-    return AMP_DTYPES[amp]
+    if device.type == "cuda" or (amp == "bf16" and device.type == "cpu" and cpu_has_bf16()):
+        return AMP_DTYPES[amp]
+    if verbose:
+        where = "CUDA only" if amp == "fp16" else "CUDA and CPUs with native bfloat16 only"
+        print(f"note: train.amp={amp} applies to {where}; computing in float32 on {device}")
+    return None
 
 
 def autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.AbstractContextManager:

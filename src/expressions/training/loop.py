@@ -60,14 +60,17 @@ def build_setup(
 ) -> Setup:
     spec = variant.train
     torch.manual_seed(spec.seed)
-    net = model.build_model(variant.model, len(variant.classes), variant.image_size)
-    net.set_pixel_stats(*batches.pixel_stats(x_train))
+    net = model.build_model(
+        variant.model, len(variant.classes), variant.image_size, pretrained=state is None
+    )
+    if isinstance(net, model.ExpressionNet):  # a pretrained backbone keeps ImageNet's stats
+        net.set_pixel_stats(*batches.pixel_stats(x_train))
     if state is not None:
         net.load_state_dict(state["model"])
     memory_format = torch.channels_last if spec.channels_last else torch.preserve_format
     net = net.to(rt.device, memory_format=memory_format)
     stepped = distributed.wrap(net, rt)  # before the optimizer: it may swap BatchNorm layers
-    optimizer = recipe.make_optimizer(list(stepped.parameters()), spec)
+    optimizer = recipe.make_optimizer(net, spec)
     amp = device.amp_dtype(spec.amp, rt.device, verbose=rt.main)
     scaler = torch.amp.GradScaler(rt.device.type, enabled=amp == torch.float16)
     weighted, n = spec.balance == "weighted_loss", len(variant.classes)
@@ -130,7 +133,7 @@ def train_epoch(s: Setup, x: torch.Tensor, y: torch.Tensor, epoch: int) -> dict[
             theta = recipe.random_affine(len(batch), augment, generator)
             xb = recipe.augment_batch(xb, theta[rt.shard(len(batch))])
         for group in s.optimizer.param_groups:
-            group["lr"] = lr_at(step, len(steps), spec)
+            group["lr"] = lr_at(step, len(steps), spec) * group["lr_scale"]
         with device.autocast(rt.device, s.amp):
             loss_sum = s.criterion(s.stepped(xb), yb)
         s.optimizer.zero_grad(set_to_none=True)

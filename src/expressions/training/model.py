@@ -1,4 +1,4 @@
-"""The study's CNN, and its file format: weights plus the settings needed to rebuild it alone.
+"""The study's CNN, and the model file format: weights plus the settings that rebuild it alone.
 
 The network normalises its own input with the training split's pixel mean and std, held as
 buffers: whoever loads `model.pt` (evaluation, the feature-map figures) feeds plain `pixels / 255`
@@ -17,6 +17,7 @@ from torch import nn
 from expressions.atomic import atomic_path
 from expressions.config import ModelSpec, VariantConfig
 from expressions.errors import TrainingError
+from expressions.training.backbones import build_backbone
 
 
 def conv_block(in_channels: int, out_channels: int, kernel: int) -> nn.Sequential:
@@ -70,8 +71,18 @@ class ExpressionNet(nn.Module):
         return self.head(self.blocks((x - self.pixel_mean) / self.pixel_std))
 
 
-def build_model(spec: ModelSpec, num_classes: int, image_size: int) -> ExpressionNet:
-    return ExpressionNet(spec, num_classes, image_size)
+def build_model(
+    spec: ModelSpec, num_classes: int, image_size: int, pretrained: bool = False
+) -> nn.Module:
+    """The study CNN, or `spec.arch`'s ImageNet network with a fresh head (backbones.py).
+
+    `pretrained` loads `spec.pretrained`'s weights: only a fresh training run asks for them; a
+    saved model (or a resumed run) rebuilds over random weights and loads its own, so it needs
+    no ImageNet file.
+    """
+    if spec.arch == "study":
+        return ExpressionNet(spec, num_classes, image_size)
+    return build_backbone(spec, num_classes, image_size, pretrained)
 
 
 def save_model(path: Path | str, model: nn.Module, variant: VariantConfig) -> None:

@@ -31,10 +31,21 @@ def lr_at(step: int, steps_per_epoch: int, spec: TrainSpec) -> float:
     return spec.lr
 
 
-def make_optimizer(params: list[nn.Parameter], spec: TrainSpec) -> torch.optim.Optimizer:
+def make_optimizer(net: nn.Module, spec: TrainSpec) -> torch.optim.Optimizer:
+    """Adam (AdamW with weight decay); a pretrained backbone's parameters in a group of their
+    own whose `lr_scale` is train.backbone_lr, so the fresh head learns faster than the
+    features it starts from. The training loop sets each group's lr to lr_at(...) * lr_scale."""
+    backbone = net.backbone_parameters() if hasattr(net, "backbone_parameters") else []
+    ids = {id(p) for p in backbone}
+    head = [p for p in net.parameters() if id(p) not in ids]
+    groups = [{"params": head, "lr_scale": 1.0}]
+    if backbone:
+        groups.append({"params": backbone, "lr_scale": spec.backbone_lr})
+    for group in groups:
+        group["lr"] = spec.lr * group["lr_scale"]
     if spec.weight_decay > 0:
-        return torch.optim.AdamW(params, lr=spec.lr, weight_decay=spec.weight_decay)
-    return torch.optim.Adam(params, lr=spec.lr)
+        return torch.optim.AdamW(groups, lr=spec.lr, weight_decay=spec.weight_decay)
+    return torch.optim.Adam(groups, lr=spec.lr)
 
 
 def early_stopped(history: list[dict[str, float]], patience: int) -> bool:
