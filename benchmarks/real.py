@@ -1,6 +1,7 @@
 """The pipeline on real faces: FER2013 through the project's own stages, every shipped variant.
 
     python benchmarks/real.py PATH [--classes 4|7] [--variants main tuned ...] [--epochs N]
+                              [--variant NAME=YAML ...]
 
 PATH is FER2013 in the generic folder layout (`fer2013/<split>/<label>/<name>.jpg`), as a zip or
 a folder. A scratch copy of the repository (git + dvc, like a fresh clone) gets a params.yaml
@@ -36,9 +37,16 @@ CLASSES = {
 }
 
 
-def real_params(data: Path, classes: list[str], variants: list[str], epochs: int | None) -> dict:
-    """params.yaml with FER2013 as the only dataset; everything else as shipped."""
+def real_params(
+    data: Path,
+    classes: list[str],
+    variants: list[str],
+    epochs: int | None,
+    extra: dict[str, dict] | None = None,
+) -> dict:
+    """params.yaml with FER2013 as the only dataset, `extra` variants added; else as shipped."""
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["variants"].update(extra or {})
     params["data"].update(source="local", datasets={"fer2013": "folder"})
     params["data"]["local"] = {"fer2013": str(data)}
     names = [c.capitalize() for c in classes]
@@ -50,6 +58,8 @@ def real_params(data: Path, classes: list[str], variants: list[str], epochs: int
     if unknown:
         raise SystemExit(f"error: variant {unknown[0]!r} is not in params.yaml")
     params["variants"] = {v: params["variants"][v] for v in variants}
+    if params["release"]["variant"] not in variants:  # not run here, but it must name a variant
+        params["release"]["variant"] = variants[0]
     if epochs:  # a quick look: every variant's epochs capped
         params["train"]["epochs"] = min(params["train"]["epochs"], epochs)
         for override in params["variants"].values():
@@ -109,6 +119,18 @@ def variant_result(project: Path, variant: str, seconds: float) -> dict:
     }
 
 
+def parse_variant(text: str) -> tuple[str, dict]:
+    """`name={model: {depth: 4}}` -> ("name", {"model": {"depth": 4}}), or one sentence why not."""
+    name, sep, overrides = text.partition("=")
+    try:
+        value = yaml.safe_load(overrides) if sep else None
+    except yaml.YAMLError as err:
+        raise SystemExit(f"error: --variant {name}: its overrides are not YAML ({err})") from None
+    if not name.isidentifier() or not isinstance(value, dict):
+        raise SystemExit(f"error: --variant takes NAME={{model: ..., train: ...}}, not {text!r}")
+    return name, value
+
+
 def markdown(results: dict, classes: int) -> str:
     head = ["variant", "test accuracy", "macro F1 (sklearn)", "macro F1 (study)", "val accuracy"]
     head += ["epochs (kept/run)", "minutes"]
@@ -127,6 +149,14 @@ def main(argv: list[str]) -> None:
     parser.add_argument("path", type=Path, help="FER2013 as a zip or folder (fer2013/<split>/...)")
     parser.add_argument("--classes", type=int, choices=sorted(CLASSES), default=4)
     parser.add_argument("--variants", nargs="+", help="default: every variant in params.yaml")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=YAML",
+        help="also run this variant: its overrides, e.g. "
+        "'pretrained={model: {arch: efficientnet_lite0, pretrained: imagenet, input_size: 96}}'",
+    )
     parser.add_argument("--epochs", type=int, help="cap every variant's epochs (a quick look)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results")
     parser.add_argument("--keep", type=Path, help="build the scratch project here and keep it")
@@ -134,8 +164,9 @@ def main(argv: list[str]) -> None:
     if not args.path.exists():
         raise SystemExit(f"error: {args.path} not found (FER2013 as a zip or a folder)")
     shipped = list(yaml.safe_load((ROOT / "params.yaml").read_text())["variants"])
-    variants = args.variants or shipped
-    params = real_params(args.path.resolve(), CLASSES[args.classes], variants, args.epochs)
+    extra = dict(map(parse_variant, args.variant))
+    variants = [*(args.variants or ([] if extra else shipped)), *extra]
+    params = real_params(args.path.resolve(), CLASSES[args.classes], variants, args.epochs, extra)
     scratch = args.keep or Path(tempfile.mkdtemp(prefix="real-"))
     scratch.mkdir(parents=True, exist_ok=True)
     scratch_project(scratch, params)

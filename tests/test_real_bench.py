@@ -41,3 +41,13 @@ def test_the_table_has_a_row_per_variant_with_its_numbers():
            "val_accuracy": None, "kept_epoch": 9, "epochs_run": 12, "seconds": 600.0}  # fmt: skip
     table = real.markdown({"variants": {"tuned": row}}, 4)
     assert "| tuned | 0.8123 | 0.8000 | 0.8100 | n/a | 9/12 | 10.0 |" in table
+
+
+def test_a_variant_added_on_the_command_line_joins_the_run(tmp_path):
+    name, overrides = real.parse_variant("deep={model: {depth: 4}, train: {epochs: 9}}")
+    params = real.real_params(tmp_path, real.CLASSES[4], ["main", name], 5, {name: overrides})
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    loaded = load_params(tmp_path / "params.yaml")
+    assert loaded.variant("deep").model.depth == 4 and loaded.variant("deep").train.epochs == 5
+    with pytest.raises(SystemExit, match="--variant takes NAME="):
+        real.parse_variant("deep")
