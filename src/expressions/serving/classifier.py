@@ -99,14 +99,13 @@ def _torch_available() -> bool:
     return importlib.util.find_spec("torch") is not None
 
 
-def load_classifier(
-    model: str | Path | None, batch_size: int = 256, runtime: str = "auto"
-) -> Classifier:
+def resolve_model(model: str | Path | None, runtime: str = "auto") -> Path:
     """--model: a variant name (`tuned`), a model folder, a .pt or a .onnx file; None = release.
 
     A folder holding both files is run with PyTorch when it is installed (`auto`: the very
     numbers `evaluate` computes), else with onnxruntime; `runtime="onnx"` picks onnxruntime,
-    about twice as fast on a CPU and within 1e-4 of PyTorch.
+    about twice as fast on a CPU and within 1e-4 of PyTorch. The file is what `serve` looks
+    beside for the model card.
     """
     how = "dvc repro release"
     if model is None:
@@ -126,6 +125,14 @@ def load_classifier(
             f"no model at {path}; build it with `{how}` or pass --model a variant name, "
             "a model folder or a .onnx file"
         )
+    return path
+
+
+def load_classifier(
+    model: str | Path | None, batch_size: int = 256, runtime: str = "auto"
+) -> Classifier:
+    """The model `resolve_model` finds, run by onnxruntime (.onnx) or PyTorch (.pt)."""
+    path = resolve_model(model, runtime)
     if path.suffix == ".onnx":
         return OnnxClassifier.load(path)
     from expressions.serving.torch_model import TorchClassifier  # imports torch: only here
