@@ -13,6 +13,7 @@ from pathlib import Path
 
 from expressions.errors import PredictionError
 from expressions.serving.detect import DEFAULT, DETECTORS
+from expressions.serving.serve import add_serve, run_serve
 
 Command = tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], None]]
 
@@ -86,7 +87,10 @@ def run_predict(args: argparse.Namespace) -> None:
         raise PredictionError(f"none of the {len(files)} inputs could be read as an image or video")
 
 
-COMMANDS: dict[str, Command] = {"predict": (add_predict, run_predict)}
+COMMANDS: dict[str, Command] = {
+    "predict": (add_predict, run_predict),
+    "serve": (add_serve, run_serve),
+}
 
 
 def parser() -> argparse.ArgumentParser:
