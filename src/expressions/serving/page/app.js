@@ -106,16 +106,18 @@ function show(result, width, height, live) {
 
 async function analysePhoto(file) {
   stopWebcam();
-  if (file.size > limits.max_bytes) {
-    say(`${file.name} is ${megabytes(file.size)}, over this server's limit of ${megabytes(limits.max_bytes)}.`, true);
+  latest++; // whatever photo was on its way, this one replaces it
+  if (file.size > limits.max_bytes) { // the server would refuse it: do not send it at all
+    const limit = megabytes(limits.max_bytes);
+    show({ error: `${file.name} is ${megabytes(file.size)}, over this server's limit of ${limit}.` });
     return;
   }
-  const ticket = ++latest; // a later photo's answer wins over an earlier one's
+  const ticket = latest; // a later photo's answer wins over an earlier one's
   say(`Looking for faces in ${file.name}…`);
-  const url = URL.createObjectURL(file);
+  if (photo.src.startsWith("blob:")) URL.revokeObjectURL(photo.src); // the previous photo's
+  photo.src = URL.createObjectURL(file);
   photo.hidden = false;
   video.hidden = true;
-  photo.src = url;
   const [result] = await Promise.all([send(file, file.name), photo.decode().catch(() => null)]);
   if (ticket !== latest) return;
   show(result, photo.naturalWidth, photo.naturalHeight, false);
