@@ -1,7 +1,7 @@
 """The `expressions` console script's subcommands, one function pair each.
 
-A subcommand is a name in COMMANDS mapping to (add its arguments, run it). Adding one (the web
-page's `serve`, say) is a new module with those two functions and one line here.
+A subcommand is a name in COMMANDS mapping to (add its arguments, run it). Adding one (as the web
+page's `serve` did, in serve.py) is a new module with those two functions and one line here.
 """
 
 from __future__ import annotations

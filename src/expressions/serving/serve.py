@@ -24,18 +24,30 @@ def add_serve(parser: argparse.ArgumentParser) -> None:
         help="as for predict: a variant name, a model folder, a .pt or a .onnx file "
         "(default: models/release, from `dvc repro release`)",
     )
-    parser.add_argument("--detector", choices=DETECTORS, default=DEFAULT, help="as for predict")
-    parser.add_argument("--runtime", choices=("auto", "torch", "onnx"), default="auto")
     parser.add_argument(
-        "--host", default="127.0.0.1", help="address to bind (default: this machine only)"
-    )
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--max-upload-mb", type=float, default=10.0, help="largest photo accepted")
-    parser.add_argument(
-        "--max-megapixels", type=float, default=25.0, help="largest width x height accepted"
+        "--detector", choices=DETECTORS, default=DEFAULT, help=f"as for predict (default {DEFAULT})"
     )
     parser.add_argument(
-        "--waiting", type=int, default=32, help="photos held at once; more get 503 (busy)"
+        "--runtime", choices=("auto", "torch", "onnx"), default="auto", help="as for predict"
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+    )
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    parser.add_argument(
+        "--max-upload-mb", type=float, default=10.0, help="largest photo accepted (default 10)"
+    )
+    parser.add_argument(
+        "--max-megapixels",
+        type=float,
+        default=25.0,
+        help="largest width x height accepted (default 25)",
+    )
+    parser.add_argument(
+        "--waiting",
+        type=int,
+        default=32,
+        help="photos held at once; more get 503, busy (default 32)",
     )
     parser.add_argument("--margin", type=float, default=0.1, help="added around each face box")
 
