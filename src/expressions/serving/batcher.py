@@ -3,8 +3,8 @@
 Why one thread: PyTorch (and onnxruntime) already spread one batch over every core, so several
 threads calling the model at once only fight over the same cores and multiply its working
 memory. Why batches: under a burst, uploads pile up while the worker is busy, and the next call
-takes them all: MTCNN runs same-sized photos in one pass and the classifier sees all their faces
-at once, which is how `expressions predict` gets its speed. A batch stops at `pixel_budget`
+takes them all, as `expressions predict` takes a chunk of files: MTCNN runs same-sized photos in
+one pass and the classifier sees all their faces at once. A batch stops at `pixel_budget`
 decoded pixels, so a few huge photos are never held decoded at the same time.
 
 How many uploads may wait is bounded by the caller (web.py counts them before reading their

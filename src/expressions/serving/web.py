@@ -58,8 +58,8 @@ class Limits:
     max_bytes: int = 10_000_000  # an upload's size
     max_pixels: int = 25_000_000  # width x height, as the clean stage's default limit
     waiting: int = 32  # uploads held at once (being read, queued or classified)
-    # Uploads classified together: MTCNN gets slower per photo on large stacks of photos, and
-    # 640x480 photos went fastest in chunks of 8 on 2 cores (benchmarks/serve_bench.py).
+    # Uploads classified together: enough to turn a burst into batches, few enough that a webcam
+    # frame caught behind a full batch waits about a second (MTCNN, 640x480, 2 cores).
     batch: int = 8
 
 
