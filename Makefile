@@ -37,6 +37,7 @@ bench: $(VENV)/.installed  ## speed of cleaning and training against plain refer
 	$(RUN) python benchmarks/ddp_bench.py  # images/s with 1 and 2 training processes
 	$(RUN) python benchmarks/predict_bench.py
 	$(RUN) python benchmarks/pretrained_bench.py  # efficientnet_lite0 at 96 px: fp32 vs bf16
+	$(RUN) python benchmarks/serve_bench.py  # expressions serve: 500 requests from 16 clients
 
 clean-venv:
 	rm -rf $(VENV)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -27,8 +27,11 @@ needs_chromium = pytest.mark.skipif(
 
 
 @contextmanager
-def chromium(*, offline: bool = True, width: int = 1400, height: int = 1000) -> Iterator:
-    """A headless Chromium WebDriver; `offline` blocks every host but localhost."""
+def chromium(
+    *, offline: bool = True, width: int = 1400, height: int = 1000, args: Sequence[str] = ()
+) -> Iterator:
+    """A headless Chromium WebDriver; `offline` blocks every host but localhost; `args` are more
+    command-line switches (a fake webcam, say)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -39,6 +42,8 @@ def chromium(*, offline: bool = True, width: int = 1400, height: int = 1000) -> 
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
         options.add_argument(arg)
     options.add_argument(f"--window-size={width},{height}")
+    for arg in args:
+        options.add_argument(arg)
     if offline:
         # Names resolve to nothing and anything not on loopback goes to a closed port.
         options.add_argument("--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost")

@@ -100,14 +100,13 @@ def _installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-def load_classifier(
-    model: str | Path | None, batch_size: int = 32, runtime: str = "auto"
-) -> Classifier:
+def resolve_model(model: str | Path | None, runtime: str = "auto") -> Path:
     """--model: a variant name (`tuned`), a model folder, a .pt or a .onnx file; None = release.
 
     A folder holding both files is run with onnxruntime when it is installed (`auto`): on a CPU
     it classifies faces 2-3x faster than PyTorch and agrees with it to 1e-4 (tests/test_export.py);
-    `runtime="torch"` gives the very numbers `evaluate` computes.
+    `runtime="torch"` gives the very numbers `evaluate` computes. The file is what `serve` looks
+    beside for the model card.
     """
     how = "dvc repro release"
     if model is None:
@@ -127,6 +126,14 @@ def load_classifier(
             f"no model at {path}; build it with `{how}` or pass --model a variant name, "
             "a model folder or a .onnx file"
         )
+    return path
+
+
+def load_classifier(
+    model: str | Path | None, batch_size: int = 32, runtime: str = "auto"
+) -> Classifier:
+    """The model `resolve_model` finds, run by onnxruntime (.onnx) or PyTorch (.pt)."""
+    path = resolve_model(model, runtime)
     if path.suffix == ".onnx":
         return OnnxClassifier.load(path)
     from expressions.serving.torch_model import TorchClassifier  # imports torch: only here

@@ -1,7 +1,7 @@
 """The `expressions` console script's subcommands, one function pair each.
 
-A subcommand is a name in COMMANDS mapping to (add its arguments, run it). Adding one (the web
-page's `serve`, say) is a new module with those two functions and one line here.
+A subcommand is a name in COMMANDS mapping to (add its arguments, run it). Adding one (as the web
+page's `serve` did, in serve.py) is a new module with those two functions and one line here.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 
 from expressions.errors import PredictionError
 from expressions.serving.detect import DEFAULT, DETECTORS
+from expressions.serving.serve import add_serve, run_serve
 
 Command = tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], None]]
 
@@ -88,7 +89,10 @@ def run_predict(args: argparse.Namespace) -> None:
         raise PredictionError(f"none of the {len(files)} inputs could be read as an image or video")
 
 
-COMMANDS: dict[str, Command] = {"predict": (add_predict, run_predict)}
+COMMANDS: dict[str, Command] = {
+    "predict": (add_predict, run_predict),
+    "serve": (add_serve, run_serve),
+}
 
 
 def parser() -> argparse.ArgumentParser:

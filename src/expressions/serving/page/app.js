@@ -1,0 +1,190 @@
+// The page of `expressions serve`: a photo (chosen, dropped or filmed) goes to POST /predict, and
+// each face in the answer becomes a box over the picture and a card with a bar per class.
+// Plain DOM, no library: the server sends every file this page uses, so it works offline.
+"use strict";
+
+const FRAME_MS = 250; // webcam: at most one frame every 250 ms, and one request in flight
+const PALETTE = ["#d9480f", "#2563eb", "#16a34a", "#7c3aed", "#db2777", "#0891b2", "#ca8a04"];
+
+const $ = (id) => document.getElementById(id);
+const stage = $("stage"), photo = $("photo"), video = $("video"), boxes = $("boxes");
+const faces = $("faces"), message = $("message"), webcamButton = $("webcam");
+let classes = [], limits = { max_bytes: Infinity }, camera = null, latest = 0, updates = 0;
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+const megabytes = (n) => String(Number((n / 1e6).toPrecision(3))) + " MB";
+const percent = (p) => (100 * p).toFixed(0) + "%";
+const colour = (name) => PALETTE[Math.max(0, classes.indexOf(name)) % PALETTE.length];
+
+function say(text, isError = false) {
+  message.textContent = text;
+  message.className = isError ? "error" : "";
+}
+
+async function loadModel() {
+  try {
+    const info = await (await fetch("/health")).json();
+    classes = info.classes;
+    limits = info.limits;
+    $("model-name").textContent = info.variant ? `${info.name} (variant ${info.variant})` : info.name;
+    $("model-classes").textContent = classes.join(", ");
+    $("model-accuracy").textContent = info.accuracy === null
+      ? "not known (no model card beside the model)"
+      : `${info.accuracy.toFixed(3)} on the test split` +
+        (info.test_images ? ` (${info.test_images} images, Table 2 of the model card)` : "");
+  } catch (error) {
+    say(`The server did not describe its model (${error}).`, true);
+  }
+}
+
+// One picture to the server: {rows} or {error} (a sentence), never a thrown error.
+async function send(blob, name) {
+  const form = new FormData();
+  form.append("image", blob, name);
+  try {
+    const answer = await fetch("/predict", { method: "POST", body: form });
+    const body = await answer.json();
+    return answer.ok ? { rows: body.rows } : { error: body.error };
+  } catch (error) {
+    return { error: `The server did not answer (${error.message}).` };
+  }
+}
+
+function bars(row) {
+  const card = element("li", "face");
+  card.style.setProperty("--colour", colour(row.predicted));
+  card.append(element("h2", null, `Face ${row.face + 1}: ${row.predicted}`));
+  for (const name of classes) {
+    const p = row[`p_${name}`];
+    const bar = element("div", "bar");
+    const track = element("div", "track");
+    const fill = element("div", "fill");
+    fill.style.width = percent(p);
+    fill.style.setProperty("--colour", colour(name));
+    track.append(fill);
+    bar.append(element("span", "name", name), track, element("span", "value", percent(p)));
+    bar.dataset.class = name;
+    card.append(bar);
+  }
+  return card;
+}
+
+// Boxes are placed in percent of the picture, so they stay on the faces however it is scaled.
+function show(result, width, height, live) {
+  boxes.replaceChildren();
+  faces.replaceChildren();
+  if (result.error) {
+    if (!live) stage.hidden = true;
+    say(result.error, true);
+    return;
+  }
+  const found = result.rows.filter((row) => row.face !== null);
+  for (const row of found) {
+    const box = element("div", "face-box");
+    Object.assign(box.style, {
+      left: `${(100 * row.x) / width}%`, top: `${(100 * row.y) / height}%`,
+      width: `${(100 * row.w) / width}%`, height: `${(100 * row.h) / height}%`,
+    });
+    box.style.setProperty("--colour", colour(row.predicted));
+    box.dataset.class = row.predicted;
+    const p = row[`p_${row.predicted}`];
+    box.append(element("span", "face-tag", `${row.face + 1} ${row.predicted} ${percent(p)}`));
+    boxes.append(box);
+    faces.append(bars(row));
+  }
+  stage.hidden = false;
+  stage.dataset.updates = String(++updates);
+  if (found.length === 0) say(live ? "No face in view." : "No face found in this photo.");
+  else say(`${found.length} face${found.length > 1 ? "s" : ""} found.`);
+}
+
+async function analysePhoto(file) {
+  stopWebcam();
+  latest++; // whatever photo was on its way, this one replaces it
+  if (file.size > limits.max_bytes) { // the server would refuse it: do not send it at all
+    const limit = megabytes(limits.max_bytes);
+    show({ error: `${file.name} is ${megabytes(file.size)}, over this server's limit of ${limit}.` });
+    return;
+  }
+  const ticket = latest; // a later photo's answer wins over an earlier one's
+  say(`Looking for faces in ${file.name}…`);
+  if (photo.src.startsWith("blob:")) URL.revokeObjectURL(photo.src); // the previous photo's
+  photo.src = URL.createObjectURL(file);
+  photo.hidden = false;
+  video.hidden = true;
+  const [result] = await Promise.all([send(file, file.name), photo.decode().catch(() => null)]);
+  if (ticket !== latest) return;
+  show(result, photo.naturalWidth, photo.naturalHeight, false);
+}
+
+async function startWebcam() {
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 } });
+    camera = { stream, canvas: document.createElement("canvas") };
+  } catch (error) {
+    say(`The webcam could not be opened (${error.name}: ${error.message}).`, true);
+    return;
+  }
+  latest++; // an answer for a photo sent before is no longer wanted
+  webcamButton.textContent = "Stop the webcam";
+  webcamButton.classList.add("on");
+  photo.hidden = true;
+  video.hidden = false;
+  stage.hidden = false;
+  video.srcObject = camera.stream;
+  await video.play();
+  say("Sending webcam frames…");
+  filming(camera);
+}
+
+async function filming(session) {
+  const context = session.canvas.getContext("2d");
+  while (camera === session) {
+    const started = performance.now();
+    if (video.videoWidth > 0) {
+      const { canvas } = session;
+      canvas.width = video.videoWidth;
+      canvas.height = video.videoHeight;
+      context.drawImage(video, 0, 0);
+      const blob = await new Promise((done) => canvas.toBlob(done, "image/jpeg", 0.85));
+      const result = await send(blob, "webcam.jpg");
+      if (camera !== session) return;
+      show(result, canvas.width, canvas.height, true);
+    }
+    await new Promise((done) => setTimeout(done, Math.max(0, FRAME_MS - (performance.now() - started))));
+  }
+}
+
+function stopWebcam() {
+  if (!camera) return;
+  camera.stream.getTracks().forEach((track) => track.stop());
+  camera = null;
+  video.srcObject = null;
+  webcamButton.textContent = "Use the webcam";
+  webcamButton.classList.remove("on");
+}
+
+$("file").addEventListener("change", (event) => {
+  if (event.target.files.length) analysePhoto(event.target.files[0]);
+});
+webcamButton.addEventListener("click", () => (camera ? stopWebcam() : startWebcam()));
+// A photo dropped anywhere on the page is analysed (not opened by the browser in its place).
+const drop = $("drop");
+document.addEventListener("dragover", (event) => {
+  event.preventDefault();
+  drop.classList.add("over");
+});
+document.addEventListener("dragleave", () => drop.classList.remove("over"));
+document.addEventListener("drop", (event) => {
+  event.preventDefault();
+  drop.classList.remove("over");
+  if (event.dataTransfer.files.length) analysePhoto(event.dataTransfer.files[0]);
+});
+
+loadModel();

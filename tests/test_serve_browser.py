@@ -1,0 +1,157 @@
+"""The page of `expressions serve` in headless Chromium with the network cut: a photo of real
+faces gets a box on each face at its known place, a text file gets its message, and a fake
+webcam filming the same photo gets boxes too."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.wait import WebDriverWait
+
+from expressions.serving.card import model_info
+from expressions.serving.classifier import load_classifier
+from expressions.serving.detect import make_detector
+from expressions.serving.web import make_app
+from helpers.browser import chromium, console_errors, needs_chromium, screenshot
+from helpers.photos import background, group_photo, iou, save_tiny_model, write_model_card
+from helpers.server import serving
+
+pytestmark = [pytest.mark.browser, needs_chromium]
+
+# Each face box in the picture's own pixels (its rectangle on screen scaled by the picture's
+# natural size), with its class and the text of its tag.
+BOXES = """
+const picture = document.querySelector('#stage img:not([hidden]), #stage video:not([hidden])');
+const frame = picture.getBoundingClientRect();
+const sx = (picture.naturalWidth || picture.videoWidth) / frame.width;
+const sy = (picture.naturalHeight || picture.videoHeight) / frame.height;
+return Array.from(document.querySelectorAll('.face-box')).map(box => {
+  const r = box.getBoundingClientRect();
+  return [[(r.left - frame.left) * sx, (r.top - frame.top) * sy, r.width * sx, r.height * sy],
+          box.dataset.class, box.textContent];
+});
+"""
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory) -> tuple[Path, list[tuple[int, int, int, int]]]:
+    folder = tmp_path_factory.mktemp("photo")
+    image, truth = group_photo()
+    Image.fromarray(image).save(folder / "group.jpg", quality=95)
+    return folder / "group.jpg", truth
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("release")
+    write_model_card(folder)
+    model = save_tiny_model(folder / "model.pt")
+    classifier = load_classifier(model)
+    app = make_app(classifier, make_detector("haar"), model_info(model, classifier.classes))
+    with serving(app) as base:
+        yield base.replace("127.0.0.1", "localhost")  # the one name the offline browser resolves
+
+
+def updated(driver, after: int = 0, wait: float = 30) -> None:
+    """Wait until the page has shown more than `after` results."""
+    WebDriverWait(driver, wait).until(
+        lambda d: int(d.find_element(By.ID, "stage").get_attribute("data-updates") or 0) > after
+    )
+
+
+def assert_boxes_on_the_faces(found: list, truth: list, classes: list[str]) -> None:
+    assert len(found) == len(truth), found
+    for place in truth:
+        (box, name, tag), overlap = max(((f, iou(f[0], place)) for f in found), key=lambda x: x[1])
+        assert overlap >= 0.5, (place, box)
+        assert name in classes and name in tag
+
+
+def message_after(driver, path: Path) -> tuple[str, bool]:
+    """Choose `path`; once the page's message changes, its text and whether it is an error."""
+    before = driver.find_element(By.ID, "message").text
+    driver.find_element(By.ID, "file").send_keys(str(path))
+    WebDriverWait(driver, 20).until(
+        lambda d: (
+            d.find_element(By.ID, "message").text not in (before, "")
+            and not d.find_element(By.ID, "message").text.startswith("Looking")
+        )
+    )
+    message = driver.find_element(By.ID, "message")
+    return message.text, message.get_attribute("class") == "error"
+
+
+def test_a_photo_gets_a_box_on_each_face_and_bad_files_their_messages(url, photo, tmp_path):
+    path, truth = photo
+    (tmp_path / "notes.txt").write_text("not a photo")
+    Image.fromarray(background(seed=1)).save(tmp_path / "empty.png")
+    (tmp_path / "big.jpg").write_bytes(b"\xff" * 12_000_000)
+    with chromium(offline=True) as driver:
+        driver.get(url)
+        WebDriverWait(driver, 10).until(lambda d: d.find_element(By.ID, "model-classes").text)
+        model = [driver.find_element(By.ID, f"model-{k}").text for k in ("name", "accuracy")]
+        classes = driver.find_element(By.ID, "model-classes").text.split(", ")
+        driver.find_element(By.ID, "file").send_keys(str(path))
+        updated(driver)
+        found = driver.execute_script(BOXES)
+        cards = driver.find_elements(By.CSS_SELECTOR, "#faces .face")
+        bars = [len(card.find_elements(By.CSS_SELECTOR, ".bar")) for card in cards]
+        message = driver.find_element(By.ID, "message").text
+        screenshot(driver, tmp_path / "photo.png")
+        clean = console_errors(driver)
+        messages = [message_after(driver, tmp_path / name) for name in ("empty.png", "notes.txt")]
+        messages.append(message_after(driver, tmp_path / "big.jpg"))  # refused by the page itself
+        screenshot(driver, tmp_path / "too-large.png")
+    assert model == [
+        "expression-classifier (variant main)",
+        "0.734 on the test split (120 images, Table 2 of the model card)",
+    ]
+    assert classes == ["Angry", "Engaged", "Happy", "Neutral"]
+    assert_boxes_on_the_faces(found, truth, classes)
+    assert bars == [len(classes)] * len(truth) and message == "3 faces found."
+    assert clean == []
+    assert messages == [
+        ("No face found in this photo.", False),
+        ("notes.txt is not an image this server can read (try JPEG or PNG).", True),
+        ("big.jpg is 12 MB, over this server's limit of 10 MB.", True),
+    ]
+    assert (tmp_path / "photo.png").stat().st_size > 10_000
+
+
+def write_y4m(path: Path, image: np.ndarray, frames: int = 3) -> Path:
+    """A raw YUV 4:2:0 video of `image`, the format Chromium's fake webcam plays from a file."""
+    y, cb, cr = Image.fromarray(image).convert("YCbCr").split()
+    half = (image.shape[1] // 2, image.shape[0] // 2)
+    planes = (
+        y.tobytes() + cb.resize(half, Image.BOX).tobytes() + cr.resize(half, Image.BOX).tobytes()
+    )
+    header = f"YUV4MPEG2 W{image.shape[1]} H{image.shape[0]} F10:1 Ip A1:1 C420jpeg\n"
+    path.write_bytes(header.encode() + (b"FRAME\n" + planes) * frames)
+    return path
+
+
+def test_the_webcam_sends_frames_and_gets_boxes_on_the_faces(url, tmp_path):
+    image, truth = group_photo()
+    video = write_y4m(tmp_path / "faces.y4m", image)
+    fake = [
+        "--use-fake-ui-for-media-stream",  # allow the camera without asking
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    ]
+    with chromium(offline=True, args=fake) as driver:
+        driver.get(url)
+        driver.find_element(By.ID, "webcam").click()
+        updated(driver, after=1)  # two frames: the page goes on sending
+        found = driver.execute_script(BOXES)
+        classes = driver.find_element(By.ID, "model-classes").text.split(", ")
+        screenshot(driver, tmp_path / "webcam.png")
+        errors = console_errors(driver)
+        driver.find_element(By.ID, "webcam").click()
+        stopped = driver.find_element(By.ID, "webcam").text
+    assert_boxes_on_the_faces(found, truth, classes)
+    assert errors == []
+    assert stopped == "Use the webcam"
