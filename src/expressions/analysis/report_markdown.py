@@ -128,7 +128,8 @@ def _by_source(report: dict[str, Any]) -> list[str]:
     ]
     first = scores[report["variants"][0]]
     share = ", ".join(
-        f"{d} {first[d]['images']} images of {first[d]['classes']} classes"
+        f"{d} {first[d]['images']} images of {first[d]['classes']} "
+        f"class{'es' if first[d]['classes'] != 1 else ''}"
         for d in datasets
         if d in first
     )

@@ -6,8 +6,8 @@ classified in one batch while the next chunk decodes. A file that cannot be read
 without a face, gives a row that says so; the run goes on.
 
 Pre-cropped faces (`--detector none`) are decoded in processes, not threads: decoding plus
-scikit-image's resize holds the GIL most of the time, so threads decode no faster than one
-(measured: 950 faces/s with 1, 2 or 3 threads, 2,700 with 2 processes on 2 cores). Photos keep
+scikit-image's resize holds the GIL most of the time, so a second thread slows decoding down
+(measured on 2 cores: 1,530 faces/s with 1 thread, 1,070 with 2, 2,550 with 2 processes). Photos keep
 threads: the detector is their bottleneck, and shipping whole photos between processes costs
 more than it saves.
 """
