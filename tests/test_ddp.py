@@ -35,6 +35,8 @@ def test_two_gloo_processes_train_like_one_and_evaluate_alike(tmp_path):
     # 113 training images: the last global batch holds one, so rank 1's share of it is empty.
     dataset = tmp_path / "data" / "merged" / "dataset.npz"
     save_merged(dataset, quadrants(n=189))
+    sources = pd.DataFrame({"dataset": ["a", "b", "c"] * 63})  # the manifest's source column
+    sources.to_csv(dataset.with_name("manifest.csv"), index=False)
     script = str(ROOT / "stages" / "train.py")
     done = stage(
         tmp_path, str(BIN / "torchrun"), "--standalone", "--nproc_per_node", "2", script, "tiny"
@@ -66,7 +68,9 @@ def test_two_gloo_processes_train_like_one_and_evaluate_alike(tmp_path):
         metrics["test_images"]
         == len(table)
         == len(pd.read_csv(tmp_path / "plots/tiny/confusion.csv"))
+        == sum(s["images"] for s in metrics["by_source"].values())
     )
+    assert table["dataset"].tolist() == sources["dataset"][table["index"]].tolist()
 
 
 def test_torchrun_with_one_process_is_a_plain_run(monkeypatch):

@@ -117,6 +117,8 @@ def test_merged_arrays_match_the_manifest_and_round_trip(tmp_path):
     n = len(back.y)
     with pytest.raises(DataError, match=f"lists {n} images but the dataset holds {n - 1}"):
         load_sources(tmp_path / "manifest.csv", n - 1)
+    with pytest.raises(DataError, match=r"nothing\.csv is not found; rebuild it with `dvc repro"):
+        load_sources(tmp_path / "nothing.csv", n)
 
 
 def test_which_dataset_each_class_comes_from_is_counted():

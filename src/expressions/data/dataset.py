@@ -53,8 +53,12 @@ def load_merged(path: Path) -> Merged:
 def load_sources(manifest: Path, rows: int) -> np.ndarray:
     """The source dataset of each of the `rows` rows of dataset.npz, which the manifest lists in
     the same order; a manifest of another length is from another merge, and would mislabel."""
-    with open(manifest, newline="") as fh:
-        sources = np.array([row["dataset"] for row in csv.DictReader(fh)], dtype=str)
+    try:
+        with open(manifest, newline="") as fh:
+            sources = np.array([row["dataset"] for row in csv.DictReader(fh)], dtype=str)
+    except (OSError, KeyError) as err:
+        why = "not found" if isinstance(err, FileNotFoundError) else f"unreadable ({err})"
+        raise DataError(f"{manifest} is {why}; rebuild it with `dvc repro merge`") from None
     if len(sources) != rows:
         raise DataError(
             f"{manifest} lists {len(sources)} images but the dataset holds {rows}; "
