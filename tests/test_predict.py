@@ -27,6 +27,7 @@ from helpers.photos import (
     group_photo,
     iou,
     paste_faces,
+    photo_folder,
     save_tiny_model,
     tiny_variant,
 )
@@ -37,10 +38,7 @@ PORTRAIT = data.astronaut()[PATCH]
 
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("photos")
-    image, boxes = group_photo()
-    Image.fromarray(image).save(folder / "group.jpg", quality=95)
-    Image.fromarray(background(seed=1)).save(folder / "empty.png")
+    folder, boxes = photo_folder(tmp_path_factory.mktemp("photos"))
     (folder / "notes.jpg").write_text("not an image")
     return folder, boxes
 

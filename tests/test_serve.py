@@ -30,8 +30,8 @@ from expressions.serving.detect import make_detector
 from expressions.serving.web import Limits, make_app
 from helpers.photos import (
     background,
-    group_photo,
     iou,
+    photo_folder,
     save_tiny_model,
     tiny_variant,
     write_model_card,
@@ -66,11 +66,7 @@ def parts(model):
 
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("photos")
-    image, boxes = group_photo()
-    Image.fromarray(image).save(folder / "group.jpg", quality=95)
-    Image.fromarray(background(seed=1)).save(folder / "empty.png")
-    return folder, boxes
+    return photo_folder(tmp_path_factory.mktemp("photos"))
 
 
 @pytest.fixture(scope="module")

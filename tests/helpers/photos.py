@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 from skimage import data, transform
 
 from expressions.config import VariantConfig, parse_params
@@ -50,6 +51,14 @@ def group_photo() -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
     """640x480 with three faces: large, medium and small."""
     image = background()
     return image, paste_faces(image, [(20, 30, 1.4), (330, 40, 1.0), (470, 260, 0.6)])
+
+
+def photo_folder(folder: Path) -> tuple[Path, list[tuple[int, int, int, int]]]:
+    """group.jpg (the group photo) and empty.png (background only) in `folder`, and the boxes."""
+    image, boxes = group_photo()
+    Image.fromarray(image).save(folder / "group.jpg", quality=95)
+    Image.fromarray(background(seed=1)).save(folder / "empty.png")
+    return folder, boxes
 
 
 def iou(a: tuple[int, ...], b: tuple[int, ...]) -> float:
