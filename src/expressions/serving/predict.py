@@ -224,15 +224,20 @@ def predict(
 
         def face_input(job: tuple[Frame, Box]) -> np.ndarray:
             f, box = job
-            if f.whole is not None:
-                return f.whole
             return to_model_input(crop(f.image if f.raw is None else f.raw, box, margin), size)
+
+        def face_inputs(jobs: list[tuple[Frame, Box]]) -> list[np.ndarray]:
+            """Crops are resized in threads; a whole-image face is already model input, and
+            handing it to a thread would cost more than it does."""
+            if all(f.whole is not None for f, _ in jobs):
+                return [f.whole for f, _ in jobs]
+            return list(pool.map(face_input, jobs))
 
         for group in _chunks(frames(files, every, readers, read, 2 * chunk, batch), chunk):
             readable = [f for f in group if f.image is not None]
             boxes = dict(zip(map(id, readable), detector([f.image for f in readable]), strict=True))
             jobs = [(f, b) for f in readable for b in boxes[id(f)]]
-            faces = list(pool.map(face_input, jobs))
+            faces = face_inputs(jobs)
             stacked = np.stack(faces) if faces else np.zeros((0, size, size), np.uint8)
             proba = classifier.proba(stacked)
             at = 0
