@@ -1,7 +1,7 @@
 """The pipeline on real faces: FER2013 through the project's own stages, every shipped variant.
 
     python benchmarks/real.py PATH [--classes 4|7] [--variants main tuned ...] [--epochs N]
-                              [--variant NAME=YAML ...]
+                              [--variant NAME=YAML ...] [--set KEY=VALUE ...] [--add]
 
 PATH is FER2013 in the generic folder layout (`fer2013/<split>/<label>/<name>.jpg`), as a zip or
 a folder. A scratch copy of the repository (git + dvc, like a fresh clone) gets a params.yaml
@@ -11,8 +11,12 @@ the label map of the 4 classes (angry, happy, neutral, surprise) or of all 7. Th
 variant, exactly as `make repro` does on the synthetic data.
 
 Writes bench-results/real-<classes>.json (per variant: test accuracy, macro F1 both ways,
-per-class recall, accuracy on val, epochs kept, seconds to train and evaluate; the data
-preparation's seconds once) and real-<classes>.md (the table the README shows). Choose recipes on val; test is what the README reports, once per recipe.
+per-class recall, accuracy on val, epochs kept, seconds to train and evaluate, the precision it
+computed in, the date; the data preparation's seconds once) and real-<classes>.md (the table the
+README shows). --set changes params.yaml for every variant (e.g. train.amp=bf16; a variant's own
+override still wins). With --add, the variants already in real-<classes>.json that this run does not
+repeat stay in it (one slow variant re-measured without re-running the others). Choose recipes
+on val; test is what the README reports, once per recipe.
 """
 
 from __future__ import annotations
@@ -25,9 +29,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 import yaml
+
+from expressions.config import load_params
+from expressions.errors import ConfigError
+from expressions.training.device import amp_dtype, pick_device, precision_name
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "src", ".gitignore")
@@ -43,10 +52,18 @@ def real_params(
     variants: list[str],
     epochs: int | None,
     extra: dict[str, dict] | None = None,
+    settings: dict[str, object] | None = None,
 ) -> dict:
-    """params.yaml with FER2013 as the only dataset, `extra` variants added; else as shipped."""
+    """params.yaml with FER2013 as the only dataset, `extra` variants added and the dotted
+    `settings` set; else as shipped."""
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["variants"].update(extra or {})
+    for dotted, value in (settings or {}).items():
+        *parents, last = dotted.split(".")
+        node = params
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[last] = value
     params["data"].update(source="local", datasets={"fer2013": "folder"})
     params["data"]["local"] = {"fer2013": str(data)}
     names = [c.capitalize() for c in classes]
@@ -96,6 +113,12 @@ def run(cwd: Path, cmd: list[str]) -> None:
         raise SystemExit(f"error: `{' '.join(cmd)}` failed in {cwd}")
 
 
+def precision(project: Path, variant: str) -> str:
+    """What train.amp resolved to for this variant on this machine (auto: bf16 where native)."""
+    spec = load_params(project / "params.yaml").variant(variant).train
+    return precision_name(amp_dtype(spec.amp, pick_device(spec.device), verbose=False))
+
+
 def variant_result(project: Path, variant: str, seconds: float) -> dict:
     """One variant's numbers, read from the stages' own outputs."""
 
@@ -116,7 +139,22 @@ def variant_result(project: Path, variant: str, seconds: float) -> dict:
         "epochs_run": training.get("epochs_run"),
         "train_seconds": training.get("seconds"),
         "seconds": round(seconds, 1),
+        "precision": precision(project, variant),
+        "measured": date.today().isoformat(),
     }
+
+
+def earlier_variants(path: Path, data: str, classes: list[str]) -> dict:
+    """--add: the variants of an earlier run on the same data and classes, or one sentence."""
+    if not path.exists():
+        return {}
+    earlier = json.loads(path.read_text())
+    if earlier.get("data") != data or earlier.get("classes") != classes:
+        raise SystemExit(
+            f"error: --add: {path} holds a run on {earlier.get('data')} with classes "
+            f"{earlier.get('classes')}, not this one; use --out for another folder"
+        )
+    return earlier["variants"]
 
 
 def parse_variant(text: str) -> tuple[str, dict]:
@@ -131,15 +169,24 @@ def parse_variant(text: str) -> tuple[str, dict]:
     return name, value
 
 
+def parse_setting(text: str) -> tuple[str, object]:
+    """`train.amp=bf16` -> ("train.amp", "bf16"), the value read as YAML, or one sentence why not."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise SystemExit(f"error: --set takes KEY=VALUE, e.g. train.amp=bf16, not {text!r}")
+    return key, yaml.safe_load(value)
+
+
 def markdown(results: dict, classes: int) -> str:
     head = ["variant", "test accuracy", "macro F1 (sklearn)", "macro F1 (study)", "val accuracy"]
-    head += ["epochs (kept/run)", "minutes"]
+    head += ["epochs (kept/run)", "precision", "minutes"]
     lines = [f"FER2013, {classes} classes, the challenge's splits (test = PrivateTest)", ""]
     lines += ["| " + " | ".join(head) + " |", "| --- |" + " ---: |" * (len(head) - 1)]
     for name, r in results["variants"].items():
         val = "n/a" if r["val_accuracy"] is None else f"{r['val_accuracy']:.4f}"
         cells = [name, f"{r['test_accuracy']:.4f}", f"{r['macro_f1_sklearn']:.4f}"]
         cells += [f"{r['macro_f1_study']:.4f}", val, f"{r['kept_epoch']}/{r['epochs_run']}"]
+        cells.append(r.get("precision", "fp32"))  # runs before train.amp auto were all fp32
         lines.append("| " + " | ".join([*cells, f"{r['seconds'] / 60:.1f}"]) + " |")
     return "\n".join(lines) + "\n"
 
@@ -157,28 +204,50 @@ def main(argv: list[str]) -> None:
         help="also run this variant: its overrides, e.g. "
         "'pretrained={model: {arch: efficientnet_lite0, pretrained: imagenet, input_size: 96}}'",
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change params.yaml for this run, e.g. train.amp=bf16",
+    )
     parser.add_argument("--epochs", type=int, help="cap every variant's epochs (a quick look)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results")
     parser.add_argument("--keep", type=Path, help="build the scratch project here and keep it")
+    parser.add_argument(
+        "--add", action="store_true", help="keep the earlier run's other variants in the table"
+    )
     args = parser.parse_args(argv)
     if not args.path.exists():
         raise SystemExit(f"error: {args.path} not found (FER2013 as a zip or a folder)")
     shipped = list(yaml.safe_load((ROOT / "params.yaml").read_text())["variants"])
     extra = dict(map(parse_variant, args.variant))
     variants = [*(args.variants or ([] if extra else shipped)), *extra]
-    params = real_params(args.path.resolve(), CLASSES[args.classes], variants, args.epochs, extra)
+    settings = dict(map(parse_setting, args.set))
+    data, classes = args.path.resolve(), CLASSES[args.classes]
+    params = real_params(data, classes, variants, args.epochs, extra, settings)
     scratch = args.keep or Path(tempfile.mkdtemp(prefix="real-"))
     scratch.mkdir(parents=True, exist_ok=True)
     scratch_project(scratch, params)
+    try:  # a bad --set or --variant: one sentence now, not a failed stage later
+        load_params(scratch / "params.yaml")
+    except ConfigError as err:
+        if not args.keep:
+            shutil.rmtree(scratch, ignore_errors=True)
+        raise SystemExit(f"error: {err}") from None
     results = {
         "data": str(args.path),
         "classes": params["labels"]["classes"],
+        "settings": settings,
         "cpus": os.cpu_count(),
         "load_average_start": [round(x, 2) for x in os.getloadavg()],
         "variants": {},
     }
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / f"real-{args.classes}{'-quick' if args.epochs else ''}"
+    if args.add:
+        earlier = earlier_variants(stem.with_suffix(".json"), results["data"], results["classes"])
+        results["variants"] = {v: r for v, r in earlier.items() if v not in variants}
     start = time.perf_counter()
     run(scratch, ["dvc", "repro", "merge"])  # download -> clean -> merge, once for all variants
     results["data_seconds"] = round(time.perf_counter() - start, 1)

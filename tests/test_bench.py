@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from expressions.training.device import cpu_has_bf16
+
 ROOT = Path(__file__).resolve().parents[1]
 PAIRS = {
     "clean": ("project_s", "reference_s", "ratio", "target", "images"),
@@ -38,4 +40,9 @@ def test_quick_benchmark_writes_its_report(tmp_path: Path) -> None:
         assert isinstance(report[pair]["pass"], bool)
     assert isinstance(report["step"]["data_share"], float)
     assert report["training"]["reference_workers"] in (0, 2)
+    if cpu_has_bf16():  # train.amp bf16 against the same fp32 reference loop
+        assert report["training"]["bf16_images_per_s"] > 0
+        assert isinstance(report["training"]["bf16_pass"], bool)
+    else:
+        assert "bf16_ratio" not in report["training"]
     assert "PASS" in run.stdout or "FAIL" in run.stdout

@@ -3,6 +3,7 @@ table says what each variant scored. (Running it needs the real data; the suite 
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -38,9 +39,20 @@ def test_an_unknown_variant_is_one_sentence(tmp_path):
 
 def test_the_table_has_a_row_per_variant_with_its_numbers():
     row = {"test_accuracy": 0.81234, "macro_f1_sklearn": 0.8, "macro_f1_study": 0.81,
-           "val_accuracy": None, "kept_epoch": 9, "epochs_run": 12, "seconds": 600.0}  # fmt: skip
+           "val_accuracy": None, "kept_epoch": 9, "epochs_run": 12, "seconds": 600.0,
+           "precision": "bf16"}  # fmt: skip
     table = real.markdown({"variants": {"tuned": row}}, 4)
-    assert "| tuned | 0.8123 | 0.8000 | 0.8100 | n/a | 9/12 | 10.0 |" in table
+    assert "| tuned | 0.8123 | 0.8000 | 0.8100 | n/a | 9/12 | bf16 | 10.0 |" in table
+
+
+def test_add_keeps_the_earlier_variants_of_the_same_run_only(tmp_path):
+    earlier = {"data": "fer2013.zip", "classes": ["Angry", "Happy"], "variants": {"main": {}}}
+    path = tmp_path / "real-4.json"
+    assert real.earlier_variants(path, "fer2013.zip", ["Angry", "Happy"]) == {}  # nothing yet
+    path.write_text(json.dumps(earlier))
+    assert real.earlier_variants(path, "fer2013.zip", ["Angry", "Happy"]) == {"main": {}}
+    with pytest.raises(SystemExit, match=r"real-4\.json holds a run on fer2013\.zip with classes"):
+        real.earlier_variants(path, "other.zip", ["Angry", "Happy"])
 
 
 def test_a_variant_added_on_the_command_line_joins_the_run(tmp_path):
@@ -51,3 +63,15 @@ def test_a_variant_added_on_the_command_line_joins_the_run(tmp_path):
     assert loaded.variant("deep").model.depth == 4 and loaded.variant("deep").train.epochs == 5
     with pytest.raises(SystemExit, match="--variant takes NAME="):
         real.parse_variant("deep")
+
+
+def test_set_changes_params_for_every_variant_but_a_variant_override_wins(tmp_path):
+    settings = dict(map(real.parse_setting, ["train.amp=bf16", "model.hidden=256"]))
+    extra = {"fp32": {"train": {"amp": "none"}}}
+    params = real.real_params(tmp_path, real.CLASSES[4], ["main", "fp32"], None, extra, settings)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    loaded = load_params(tmp_path / "params.yaml")
+    assert loaded.variant("main").train.amp == "bf16" and loaded.variant("main").model.hidden == 256
+    assert loaded.variant("fp32").train.amp == "none"
+    with pytest.raises(SystemExit, match="--set takes KEY=VALUE"):
+        real.parse_setting("train.amp")

@@ -199,10 +199,14 @@ def test_classes_that_differ_from_the_config_stop_with_one_sentence():
         train(tiny(), other)
 
 
-def test_bf16_autocast_runs_on_this_cpu_and_fp16_stays_cuda_only():
+def test_bf16_autocast_runs_on_this_cpu_and_fp16_stays_cuda_only(capsys):
     cpu = torch.device("cpu")
     assert amp_dtype("bf16", cpu) == (torch.bfloat16 if cpu_has_bf16() else None)
     assert amp_dtype("fp16", cpu, verbose=False) is None
+    capsys.readouterr()
+    assert amp_dtype("auto", cpu) == (torch.bfloat16 if cpu_has_bf16() else None)
+    assert capsys.readouterr().out == ""  # the default falls back to float32 without a note
+    assert amp_dtype("none", cpu) is None
 
 
 @pytest.mark.skipif(not cpu_has_bf16(), reason="this CPU has no native bfloat16")

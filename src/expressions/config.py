@@ -56,7 +56,7 @@ class TrainSpec:
     threads: int = bounded(0, 1024)
     workers: int = bounded(0, 64)
     device: str = choice("auto", "cpu", "cuda")
-    amp: str = choice("none", "bf16", "fp16")
+    amp: str = choice("auto", "none", "bf16", "fp16")
     channels_last: bool = True
     augment: bool = False
     rotate: float = bounded(0.0, 180.0)

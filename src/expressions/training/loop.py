@@ -206,7 +206,10 @@ def train(
         log_epoch(live, record)
     if rt.main:
         where = f"{rt.device} x {rt.world} processes" if rt.world > 1 else str(rt.device)
-        print(f"training {variant.name}: {len(y_train)} images, {len(y_val)} to validate, {where}")
+        print(
+            f"training {variant.name}: {len(y_train)} images, {len(y_val)} to validate, "
+            f"{where}, {device.precision_name(s.amp)}"
+        )
 
     x_train, y_train = torch.from_numpy(x_train), torch.from_numpy(y_train)
     x_val, y_val = torch.from_numpy(x_val), torch.from_numpy(y_val)
