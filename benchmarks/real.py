@@ -34,7 +34,7 @@ from pathlib import Path
 
 import yaml
 
-from expressions.config import load_params
+from expressions.config import load_params, set_dotted
 from expressions.errors import ConfigError
 from expressions.training.device import amp_dtype, pick_device, precision_name
 
@@ -59,11 +59,7 @@ def real_params(
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["variants"].update(extra or {})
     for dotted, value in (settings or {}).items():
-        *parents, last = dotted.split(".")
-        node = params
-        for key in parents:
-            node = node.setdefault(key, {})
-        node[last] = value
+        set_dotted(params, dotted, value)
     params["data"].update(source="local", datasets={"fer2013": "folder"})
     params["data"]["local"] = {"fer2013": str(data)}
     names = [c.capitalize() for c in classes]

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from expressions.config import VariantConfig, load_params, parse_params
+from expressions.config import VariantConfig, load_params, parse_params, set_dotted
 from expressions.errors import ConfigError
 from helpers.builders import params_with
 
@@ -119,3 +119,10 @@ def test_missing_file_and_bad_yaml(tmp_path):
     (tmp_path / "params.yaml").write_text("model: [unclosed\n")
     with pytest.raises(ConfigError, match="is not valid YAML"):
         load_params(tmp_path / "params.yaml")
+
+
+def test_set_dotted_sets_a_key_as_dvc_exp_run_s_does_creating_missing_parents():
+    raw = {"train": {"amp": "none"}, "variants": {"main": {}}}
+    set_dotted(raw, "train.amp", "bf16")
+    set_dotted(raw, "variants.main.train.seed", 3)
+    assert raw == {"train": {"amp": "bf16"}, "variants": {"main": {"train": {"seed": 3}}}}

@@ -215,6 +215,16 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
     return out
 
 
+def set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:
+    """`train.amp` = value in a params mapping, as `dvc exp run -S train.amp=...` sets it in
+    params.yaml; missing parents are created (a variant's `{}` gains its `train:`)."""
+    *parents, last = dotted.split(".")
+    node = raw
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[last] = value
+
+
 def parse_params(raw: dict[str, Any]) -> Params:
     """Validate a params mapping (as loaded from params.yaml) into Params."""
     if not isinstance(raw, dict):

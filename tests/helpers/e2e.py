@@ -10,6 +10,8 @@ from pathlib import Path
 
 import yaml
 
+from expressions.config import set_dotted
+
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "src", ".gitignore")
 BIN = Path(sys.executable).parent
@@ -31,11 +33,7 @@ def tiny_params(**overrides: object) -> dict:
             train["balance"] = "none"  # leave a 4-block net at chance; tests/test_training.py
             # checks the sampler, these tests the pipeline around it
     for dotted, value in overrides.items():
-        *parents, last = dotted.split(".")
-        node = params
-        for key in parents:
-            node = node.setdefault(key, {})
-        node[last] = value
+        set_dotted(params, dotted, value)
     return params
 
 
