@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -32,7 +31,7 @@ from expressions.analysis.metrics import classification_metrics
 from expressions.atomic import write_json
 from expressions.config import Params, load_params
 from expressions.data.dataset import load_merged
-from expressions.training.device import pick_device
+from expressions.training.device import pick_device, usable_cpus
 from expressions.training.loop import train
 
 SAMPLER = {"balance": "sampler", "augment": True, "schedule": "cosine", "warmup_epochs": 1}
@@ -109,7 +108,7 @@ def main() -> None:
     names = args.names or list(recipes)
     if not args.data.is_file():
         raise SystemExit(f"error: {args.data} not found; run `dvc repro merge` (or real.py --keep)")
-    threads = max(1, (os.cpu_count() or 1) // args.processes) if args.processes > 1 else 0
+    threads = max(1, usable_cpus() // args.processes) if args.processes > 1 else 0
     rows = []
     spawn = multiprocessing.get_context("spawn")  # torch in forked children can deadlock
     with ProcessPoolExecutor(args.processes, mp_context=spawn) as pool:

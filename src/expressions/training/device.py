@@ -86,7 +86,7 @@ def amp_dtype(amp: str, device: torch.device, verbose: bool = True) -> torch.dty
 
 def precision_name(dtype: torch.dtype | None) -> str:
     """How logs and benchmark tables name what amp_dtype chose."""
-    return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(dtype, "fp32")
+    return next((name for name, d in AMP_DTYPES.items() if d == dtype), "fp32")
 
 
 def autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.AbstractContextManager:
