@@ -41,8 +41,8 @@ from torch import nn
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
-from expressions.atomic import write_json
 from expressions.config import VariantConfig, load_params
+from expressions.core.atomic import write_json
 from expressions.data.dataset import Merged
 from expressions.data.images import clean_files
 from expressions.data.synthetic import OAHEGA, write_synthetic

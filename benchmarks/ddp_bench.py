@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from expressions.atomic import write_json
 from expressions.config import load_params
+from expressions.core.atomic import write_json
 from expressions.data.dataset import Merged, save_merged
 
 ROOT = Path(__file__).resolve().parents[1]

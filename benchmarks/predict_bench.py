@@ -41,12 +41,12 @@ from skimage import data, transform  # noqa: E402
 
 from expressions.config import load_params  # noqa: E402
 from expressions.data.images import decode, to_model_input  # noqa: E402
+from expressions.release.export import export_onnx  # noqa: E402
 from expressions.serving.classifier import load_classifier  # noqa: E402
 from expressions.serving.detect import crop, make_detector, whole_image  # noqa: E402
-from expressions.serving.export import export_onnx  # noqa: E402
 from expressions.serving.predict import predict  # noqa: E402
-from expressions.serving.torch_model import load_checkpoint  # noqa: E402
-from expressions.training.model import build_model, save_model  # noqa: E402
+from expressions.training.model import build_model  # noqa: E402
+from expressions.training.model_file import load_model, save_model  # noqa: E402
 from helpers.photos import PATCH, background, iou, paste_faces  # noqa: E402
 
 TARGET_FACES_PER_S = 1500
@@ -157,11 +157,12 @@ def main(argv: list[str]) -> None:
         faces = write_faces(tmp, args.faces)
         photos = write_photos(tmp, args.photos)
         pt = model_file(tmp)
-        net, variant, _ = load_checkpoint(pt)
+        loaded = load_model(pt)
+        net, variant = loaded.model, loaded.variant
         folder = tmp / "model"  # a model folder as `dvc repro export` leaves it
         folder.mkdir()
         (folder / "model.pt").write_bytes(pt.read_bytes())
-        export_onnx(net, variant, folder / "model.onnx")
+        export_onnx(loaded, folder / "model.onnx")
         classifier = load_classifier(folder)  # what `expressions predict --model <folder>` runs
         pytorch = load_classifier(folder, runtime="torch")
         size = variant.image_size

@@ -22,8 +22,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from expressions.atomic import write_json
 from expressions.config import load_params
+from expressions.core.atomic import write_json
 from expressions.training import device
 from expressions.training.model import build_model
 

@@ -32,10 +32,8 @@ import time
 from datetime import date
 from pathlib import Path
 
-import yaml
-
-from expressions.config import load_params, set_dotted
-from expressions.errors import ConfigError
+from expressions.config import load_params, read_yaml, set_dotted, write_yaml, yaml_value
+from expressions.core.errors import ConfigError
 from expressions.training.device import amp_dtype, pick_device, precision_name
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,7 +54,7 @@ def real_params(
 ) -> dict:
     """params.yaml with FER2013 as the only dataset, `extra` variants added and the dotted
     `settings` set; else as shipped."""
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params = read_yaml(ROOT / "params.yaml")
     params["variants"].update(extra or {})
     for dotted, value in (settings or {}).items():
         set_dotted(params, dotted, value)
@@ -90,7 +88,7 @@ def scratch_project(path: Path, params: dict) -> None:
             shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(source, target)
-    (path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    write_yaml(path / "params.yaml", params)
     git = ["git", "-c", "user.name=benchmark", "-c", "user.email=benchmark@localhost"]
     for cmd in (
         ["git", "init", "-q"],
@@ -157,8 +155,8 @@ def parse_variant(text: str) -> tuple[str, dict]:
     """`name={model: {depth: 4}}` -> ("name", {"model": {"depth": 4}}), or one sentence why not."""
     name, sep, overrides = text.partition("=")
     try:
-        value = yaml.safe_load(overrides) if sep else None
-    except yaml.YAMLError as err:
+        value = yaml_value(overrides) if sep else None
+    except ValueError as err:
         raise SystemExit(f"error: --variant {name}: its overrides are not YAML ({err})") from None
     if not name.isidentifier() or not isinstance(value, dict):
         raise SystemExit(f"error: --variant takes NAME={{model: ..., train: ...}}, not {text!r}")
@@ -170,7 +168,7 @@ def parse_setting(text: str) -> tuple[str, object]:
     key, sep, value = text.partition("=")
     if not sep or not key:
         raise SystemExit(f"error: --set takes KEY=VALUE, e.g. train.amp=bf16, not {text!r}")
-    return key, yaml.safe_load(value)
+    return key, yaml_value(value)
 
 
 def markdown(results: dict, classes: int) -> str:
@@ -216,7 +214,7 @@ def main(argv: list[str]) -> None:
     args = parser.parse_args(argv)
     if not args.path.exists():
         raise SystemExit(f"error: {args.path} not found (FER2013 as a zip or a folder)")
-    shipped = list(yaml.safe_load((ROOT / "params.yaml").read_text())["variants"])
+    shipped = list(read_yaml(ROOT / "params.yaml")["variants"])
     extra = dict(map(parse_variant, args.variant))
     variants = [*(args.variants or ([] if extra else shipped)), *extra]
     settings = dict(map(parse_setting, args.set))

@@ -24,12 +24,10 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-import yaml
-
 from expressions.analysis.evaluation import predict_split
 from expressions.analysis.metrics import classification_metrics
-from expressions.atomic import write_json
-from expressions.config import Params, load_params
+from expressions.config import Params, load_params, read_yaml
+from expressions.core.atomic import write_json
 from expressions.data.dataset import load_merged
 from expressions.training.device import pick_device, usable_cpus
 from expressions.training.loop import train
@@ -101,7 +99,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     params = load_params(args.params)
-    recipes = yaml.safe_load(args.recipes.read_text()) if args.recipes else builtin_recipes(params)
+    recipes = read_yaml(args.recipes) if args.recipes else builtin_recipes(params)
     unknown = sorted(set(args.names) - set(recipes))
     if unknown:
         raise SystemExit(f"error: recipe {unknown[0]!r} is not in {args.recipes or 'the grid'}")

@@ -34,8 +34,8 @@ from predict_bench import ROOT, model_file, write_photos  # also puts src/ and t
 
 from expressions.serving.classifier import load_classifier
 from expressions.serving.detect import DETECTORS, make_detector
+from expressions.serving.limits import Limits
 from expressions.serving.predict import predict
-from expressions.serving.web import Limits
 
 TARGET_RATIO = 0.8
 # How predict() is timed: as `expressions predict` runs it (main thread, chunks of --batch-size

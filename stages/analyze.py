@@ -6,19 +6,33 @@ writes plots/<variant>/{confusion.png, confused_pairs.csv, errors.png, feature_m
 
 from pathlib import Path
 
-from expressions import cli, paths
 from expressions.analysis.variant_figures import analyze, read_predictions
+from expressions.core import cli, paths
+from expressions.core.errors import AnalysisError
 from expressions.data.dataset import load_merged
-from expressions.errors import AnalysisError
 
 
 def main(argv: list[str]) -> None:
     parser = cli.parser(__doc__)
     parser.add_argument("variant", help="a variant named in params.yaml variants")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the feature-map images")
-    parser.add_argument("--data", type=Path, default=paths.DATASET)
-    parser.add_argument("--models", type=Path, default=paths.MODELS)
-    parser.add_argument("--plots", type=Path, default=paths.PLOTS)
+    parser.add_argument(
+        "--seed", type=int, default=0, help="picks the feature-map images (default 0)"
+    )
+    parser.add_argument(
+        "--data", type=Path, default=paths.DATASET, help=f"merged dataset (default {paths.DATASET})"
+    )
+    parser.add_argument(
+        "--models",
+        type=Path,
+        default=paths.MODELS,
+        help=f"folder of the variants' model folders (default {paths.MODELS})",
+    )
+    parser.add_argument(
+        "--plots",
+        type=Path,
+        default=paths.PLOTS,
+        help=f"folder of the variants' plot folders, read and written (default {paths.PLOTS})",
+    )
     args = parser.parse_args(argv)
     weights = args.models / args.variant / paths.model(args.variant).name
     out = args.plots / args.variant
@@ -27,9 +41,11 @@ def main(argv: list[str]) -> None:
             raise AnalysisError(f"{path} not found; run `dvc repro {stage}` first")
     merged = load_merged(args.data)
     predictions = read_predictions(out / "predictions.csv", merged)
-    from expressions.training.model import load_model  # imports torch: once the inputs look right
+    from expressions.training.model_file import (
+        load_model,  # imports torch: once the inputs look right
+    )
 
-    model, _ = load_model(weights, device="cpu")
+    model = load_model(weights, device="cpu").model
     written = analyze(args.variant, model, merged, predictions, out, seed=args.seed)
     print(f"analyze: wrote {len(written)} files to {out}")
 

@@ -5,9 +5,9 @@ data.datasets.<dataset>).
 Writes data/clean/<dataset>/ and metrics/clean/<dataset>.json (every skipped file and why).
 """
 
-from expressions import cli, paths
-from expressions.atomic import atomic_path, remove_stale, write_json
 from expressions.config import load_params
+from expressions.core import cli, paths
+from expressions.core.atomic import atomic_path, remove_stale, write_json
 from expressions.data.cleaning import clean_dataset, save_clean
 
 

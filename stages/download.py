@@ -10,11 +10,12 @@ import json
 import shutil
 from pathlib import Path
 
-from expressions import cli, paths
-from expressions.atomic import atomic_path, remove_stale, write_json
-from expressions.data.fetch import ExtractLimits, fetch_kaggle, fetch_local
+from expressions.core import cli, paths
+from expressions.core.atomic import atomic_path, remove_stale, write_json
+from expressions.core.errors import FetchError
+from expressions.data.fetch import fetch_kaggle, fetch_local
+from expressions.data.limits import ExtractLimits
 from expressions.data.synthetic import write_synthetic
-from expressions.errors import FetchError
 
 
 def main(argv: list[str]) -> None:

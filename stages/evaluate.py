@@ -9,7 +9,6 @@ plots/<variant>/confusion.csv
 every class probability, for the confusion figure and the error gallery).
 """
 
-from expressions import cli, paths
 from expressions.analysis.evaluation import predict_split, predictions_frame
 from expressions.analysis.metrics import (
     by_source,
@@ -17,11 +16,12 @@ from expressions.analysis.metrics import (
     format_tables,
     split_headline,
 )
-from expressions.atomic import write_json, write_text
 from expressions.config import load_variant
+from expressions.core import cli, paths
+from expressions.core.atomic import write_json, write_text
 from expressions.data.dataset import load_merged, load_sources
 from expressions.training.device import make_deterministic, pick_device, set_threads
-from expressions.training.model import load_model
+from expressions.training.model_file import load_model
 
 
 def main(argv: list[str]) -> None:
@@ -32,7 +32,8 @@ def main(argv: list[str]) -> None:
     make_deterministic()
     set_threads(spec.threads)
     device = pick_device(spec.device)
-    model, variant = load_model(paths.model(name), device)
+    loaded = load_model(paths.model(name), device)
+    model, variant = loaded.model, loaded.variant
     merged = load_merged(paths.DATASET)
     predictions = predict_split(model, merged, spec, device)
     frame = predictions_frame(predictions, variant.classes)

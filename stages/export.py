@@ -4,9 +4,9 @@ The ONNX file has a dynamic batch axis and carries the class names, image size, 
 temperature and mirror averaging in its metadata, so onnxruntime alone can use it.
 """
 
-from expressions import cli, paths
-from expressions.serving.export import export_onnx
-from expressions.serving.torch_model import load_checkpoint
+from expressions.core import cli, paths
+from expressions.release.export import export_onnx
+from expressions.training.model_file import load_model
 
 
 def main(argv: list[str]) -> None:
@@ -14,9 +14,9 @@ def main(argv: list[str]) -> None:
     parser.add_argument("variant", help="a variant named in params.yaml variants")
     args = parser.parse_args(argv)
     source = paths.model(args.variant)
-    model, variant, temperature = load_checkpoint(source)
+    loaded = load_model(source)
     target = paths.onnx_model(args.variant)
-    export_onnx(model, variant, target, temperature)
+    export_onnx(loaded, target)
     print(f"export: {source} -> {target}")
 
 

@@ -7,9 +7,9 @@ download@<dataset> depends on that note instead of on params, so it re-runs exac
 dataset's source or files change.
 """
 
-from expressions import cli, paths
-from expressions.atomic import write_json
 from expressions.config import load_params
+from expressions.core import cli, paths
+from expressions.core.atomic import write_json
 from expressions.data.locate import locate
 
 

@@ -1,16 +1,17 @@
 """merge: data/clean/*/ -> data/merged/ (dataset.npz + manifest.csv) and the data counts.
 
-Reads params.yaml (data.datasets, labels, split), data/clean/<dataset>/ and
+Reads params.yaml (data.datasets and where each comes from, labels, split), data/clean/<dataset>/ and
 metrics/clean/<dataset>.json for every dataset. Writes data/merged/dataset.npz (the images as
-one uint8 array, labels, splits), data/merged/manifest.csv (where each row came from),
+one uint8 array, labels, splits, each dataset's origin), data/merged/manifest.csv (where each row came from),
 metrics/data.json and metrics/data_details.json.
 """
 
 import json
+from dataclasses import replace
 
-from expressions import cli, paths
-from expressions.atomic import atomic_path, write_json
 from expressions.config import load_params
+from expressions.core import cli, paths
+from expressions.core.atomic import atomic_path, write_json
 from expressions.data.cleaning import load_clean
 from expressions.data.dataset import SPLITS, save_merged
 from expressions.data.merge import Part, merge_parts
@@ -35,9 +36,10 @@ def main(argv: list[str]) -> None:
         groups=split.group,
         near_duplicates=split.near_duplicates,
     )
+    origins = {name: params.data.raw_source(name)[0] for name in params.data.datasets}
     with atomic_path(paths.MERGED) as tmp:
         tmp.mkdir()
-        save_merged(tmp / paths.DATASET.name, result.merged)
+        save_merged(tmp / paths.DATASET.name, replace(result.merged, origins=origins))
         result.manifest.to_csv(tmp / paths.MANIFEST.name, index=False)
     write_json(paths.DATA_TOTALS, result.totals)
     write_json(paths.DATA_DETAILS, result.details)

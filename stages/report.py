@@ -7,9 +7,9 @@ in params.yaml, in order).
 
 from pathlib import Path
 
-from expressions import cli, paths
 from expressions.analysis.report import write_report
 from expressions.config import load_params
+from expressions.core import cli, paths
 
 
 def main(argv: list[str]) -> None:

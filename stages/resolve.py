@@ -5,9 +5,9 @@ model.kernel=4` retrains only the variants whose effective settings change (vari
 uses kernel 4 and is skipped).
 """
 
-from expressions import cli, paths
-from expressions.atomic import write_text
 from expressions.config import load_params
+from expressions.core import cli, paths
+from expressions.core.atomic import write_text
 
 
 def main(argv: list[str]) -> None:

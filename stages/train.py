@@ -8,16 +8,16 @@ point checkpoints/<variant>/last.pt. Runs as one process, or unchanged under
 
 from pathlib import Path
 
-from expressions import cli, paths
-from expressions.atomic import write_json
 from expressions.config import load_variant
+from expressions.core import cli, paths
+from expressions.core.atomic import write_json
+from expressions.core.sourcefiles import local_modules
 from expressions.data.dataset import load_merged
-from expressions.sourcefiles import local_modules
 from expressions.training.checkpoint import fingerprint
 from expressions.training.distributed import launch
 from expressions.training.launch import run_workers, under_launcher, worker_count
 from expressions.training.loop import train, training_summary
-from expressions.training.model import save_model
+from expressions.training.model_file import save_model
 
 
 def main(argv: list[str]) -> None:
@@ -30,17 +30,18 @@ def main(argv: list[str]) -> None:
     if processes > 1 and not under_launcher():  # start the workers; they re-enter main()
         return run_workers(Path(__file__), argv, processes, checkpoint)
     code = [Path(__file__), *local_modules(Path(__file__))]
+    merged = load_merged(paths.DATASET)
     with launch(variant.train.device) as runtime:
         trained = train(
             variant,
-            load_merged(paths.DATASET),
+            merged,
             fingerprint=fingerprint(variant, paths.DATASET, code),
             checkpoint=checkpoint,
             live_dir=paths.LIVE / name,
             runtime=runtime,
         )
         if runtime.main:
-            save_model(paths.model(name), trained.model, variant)
+            save_model(paths.model(name), trained.model, variant, origins=merged.origins)
             write_json(paths.training_log(name), training_summary(trained))
             checkpoint.unlink(missing_ok=True)  # kept only to resume an interrupted run
             print(f"training: {trained.images_per_s:.0f} images/s; kept epoch {trained.kept_epoch}")

@@ -6,16 +6,26 @@ intensity.png, samples.png, counts.csv, sources.csv}.
 
 from pathlib import Path
 
-from expressions import cli, paths
 from expressions.analysis.data_figures import read_manifest, visualize
+from expressions.core import cli, paths
+from expressions.core.errors import AnalysisError
 from expressions.data.dataset import load_merged
-from expressions.errors import AnalysisError
 
 
 def main(argv: list[str]) -> None:
     parser = cli.parser(__doc__)
-    parser.add_argument("--data", type=Path, default=paths.MERGED)
-    parser.add_argument("--out", type=Path, default=paths.DATA_PLOTS)
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=paths.MERGED,
+        help=f"merged data folder (default {paths.MERGED})",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=paths.DATA_PLOTS,
+        help=f"figures folder (default {paths.DATA_PLOTS})",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample-image choice")
     args = parser.parse_args(argv)
     npz = args.data / paths.DATASET.name

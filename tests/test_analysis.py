@@ -13,8 +13,8 @@ import torch
 from torch import nn
 
 from expressions.analysis import confusion, error_gallery, feature_maps, variant_figures
+from expressions.core.errors import AnalysisError
 from expressions.data.dataset import SPLITS, save_merged
-from expressions.errors import AnalysisError
 from helpers.builders import (
     CLASSES,
     capture_figures,
@@ -207,11 +207,11 @@ def test_analyze_stage_loads_the_model_through_the_model_module(tmp_path, monkey
 
     def load_model(path, device="cpu"):
         calls.append((path, device))
-        return TinyNet(depth=2), None
+        return types.SimpleNamespace(model=TinyNet(depth=2))
 
-    fake = types.ModuleType("expressions.training.model")
+    fake = types.ModuleType("expressions.training.model_file")
     fake.load_model = load_model
-    monkeypatch.setitem(sys.modules, "expressions.training.model", fake)
+    monkeypatch.setitem(sys.modules, "expressions.training.model_file", fake)
     monkeypatch.chdir(tmp_path)
     stage = load_stage("analyze")
     stage.main(["main"])

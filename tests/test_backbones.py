@@ -12,12 +12,13 @@ import torch
 from skimage import color, data, transform
 
 from expressions.config import ModelSpec, parse_params
-from expressions.errors import ConfigError
+from expressions.core.errors import ConfigError
 from expressions.training.backbones import IMAGENET_MEAN, IMAGENET_STD, lite0_weights
 from expressions.training.batches import forward_all
 from expressions.training.efficientnet_lite import EfficientNetLite0
 from expressions.training.loop import train
-from expressions.training.model import build_model, load_model, save_model
+from expressions.training.model import build_model
+from expressions.training.model_file import load_model, save_model
 from expressions.training.recipe import make_optimizer
 from helpers.builders import params_with, quadrants, tiny
 
@@ -68,7 +69,8 @@ def test_a_saved_backbone_rebuilds_without_its_weights_file(tmp_path):
     variant = lite0_variant(pretrained=str(tmp_path / "gone.pth"))  # read by training only
     model = build_model(variant.model, 4, variant.image_size).eval()
     save_model(tmp_path / "model.pt", model, variant)
-    loaded, settings = load_model(tmp_path / "model.pt")
+    file = load_model(tmp_path / "model.pt")
+    loaded, settings = file.model, file.variant
     assert settings == variant
     x = torch.rand(3, 1, variant.image_size, variant.image_size)
     with torch.no_grad():

@@ -4,14 +4,13 @@ import copy
 from pathlib import Path
 
 import pytest
-import yaml
 
-from expressions.config import VariantConfig, load_params, parse_params, set_dotted
-from expressions.errors import ConfigError
+from expressions.config import VariantConfig, load_params, parse_params, read_yaml, set_dotted
+from expressions.core.errors import ConfigError
 from helpers.builders import params_with
 
 ROOT = Path(__file__).resolve().parents[1]
-RAW = yaml.safe_load((ROOT / "params.yaml").read_text())
+RAW = read_yaml(ROOT / "params.yaml")
 
 
 def test_shipped_params_are_valid_and_resolve_the_study_variants():

@@ -11,8 +11,8 @@ import pytest
 
 from expressions.analysis import data_figures as dataviz
 from expressions.analysis import figures
+from expressions.core.errors import AnalysisError
 from expressions.data.dataset import SPLITS, Merged, save_merged
-from expressions.errors import AnalysisError
 from helpers.builders import CLASSES, ROOT, load_stage, make_manifest, make_merged, png_size
 
 
@@ -108,7 +108,7 @@ def test_visualize_stage_writes_plots_data(tmp_path):
 
 def test_visualize_stage_reports_one_sentence_and_exit_1(tmp_path):
     pytest.importorskip(
-        "expressions.data.fetch", reason="expressions.cli needs expressions.data.fetch"
+        "expressions.data.fetch", reason="expressions.core.cli needs expressions.data.fetch"
     )
     done = subprocess.run(
         [sys.executable, str(ROOT / "stages" / "visualize.py"), "--data", str(tmp_path)],

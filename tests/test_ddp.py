@@ -13,7 +13,7 @@ from expressions.analysis.evaluation import predict_split
 from expressions.data.dataset import load_merged, save_merged
 from expressions.training.distributed import launch
 from expressions.training.loop import train
-from expressions.training.model import load_model
+from expressions.training.model_file import load_model
 from helpers.builders import quadrants, tiny
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,7 +50,7 @@ def test_two_gloo_processes_train_like_one_and_evaluate_alike(tmp_path):
     assert not list(tmp_path.rglob(".tmp-*"))
 
     single = train(variant, load_merged(dataset))
-    ddp, _ = load_model(tmp_path / "models" / "tiny" / "model.pt")
+    ddp = load_model(tmp_path / "models" / "tiny" / "model.pt").model
     expected = single.model.state_dict()
     for name, value in ddp.state_dict().items():
         torch.testing.assert_close(value, expected[name], rtol=1e-4, atol=1e-5, msg=name)

@@ -9,8 +9,8 @@ import shutil
 
 import pandas as pd
 import pytest
-import yaml
 
+from expressions.config import read_yaml, write_yaml
 from helpers.e2e import Project, tiny_params
 from helpers.layouts import make_image
 
@@ -35,9 +35,9 @@ def ran(done) -> set[str]:
 
 
 def edit_params(project, change) -> None:
-    params = yaml.safe_load((project.path / "params.yaml").read_text())
+    params = read_yaml(project.path / "params.yaml")
     change(params)
-    (project.path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    write_yaml(project.path / "params.yaml", params)
 
 
 def straddling_clips(project) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +15,10 @@ import pytest
 from PIL import Image
 
 from expressions.data.images import to_model_input
+from expressions.release.export import INPUT_SCALING, export_onnx
 from expressions.serving.classifier import OnnxClassifier
-from expressions.serving.export import INPUT_SCALING, export_onnx
-from expressions.serving.torch_model import TorchClassifier, load_checkpoint
+from expressions.serving.torch_model import TorchClassifier
+from expressions.training.model_file import load_model
 from helpers.photos import group_photo, save_tiny_model, tiny_variant
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,14 +44,15 @@ def faces(n: int, size: int, seed: int = 0) -> np.ndarray:
 )
 def test_onnxruntime_matches_pytorch_on_every_variant_shape(tmp_path, name):
     pt = save_tiny_model(tmp_path / "model.pt", name)
-    model, variant, _ = load_checkpoint(pt)
+    loaded = load_model(pt)
+    variant = loaded.variant
     assert (variant.model.arch, variant.model.kernel, variant.model.depth) == {
         "main": ("study", 3, 3),
         "variant1": ("study", 4, 3),
         "variant2": ("study", 3, 4),
         "lite0": ("efficientnet_lite0", 3, 3),  # kernel and depth: the study CNN's, unused
     }[name]
-    export_onnx(model, variant, tmp_path / "model.onnx")
+    export_onnx(loaded, tmp_path / "model.onnx")
     x = faces(37, variant.image_size)
     torch_proba = TorchClassifier.load(pt).proba(x)
     onnx = OnnxClassifier.load(tmp_path / "model.onnx")
@@ -64,9 +67,10 @@ def test_onnxruntime_matches_pytorch_on_every_variant_shape(tmp_path, name):
 
 def test_temperature_and_mirror_averaging_travel_in_the_metadata(tmp_path):
     pt = save_tiny_model(tmp_path / "model.pt", "tuned")
-    model, variant, _ = load_checkpoint(pt)
+    loaded = load_model(pt)
+    variant = loaded.variant
     assert variant.train.tta_flip
-    export_onnx(model, variant, tmp_path / "model.onnx", temperature=2.5)
+    export_onnx(replace(loaded, temperature=2.5), tmp_path / "model.onnx")
     onnx = OnnxClassifier.load(tmp_path / "model.onnx")
     assert (onnx.temperature, onnx.tta_flip) == (2.5, True)
     torch_model = TorchClassifier.load(pt)
@@ -88,8 +92,7 @@ print("no torch")
 @pytest.mark.parametrize("detector", ["haar", "none"])
 def test_an_onnx_model_predicts_without_importing_torch(tmp_path, detector):
     pt = save_tiny_model(tmp_path / "model.pt")
-    model, variant, _ = load_checkpoint(pt)
-    export_onnx(model, variant, tmp_path / "model.onnx")
+    export_onnx(load_model(pt), tmp_path / "model.onnx")
     image, _ = group_photo()
     Image.fromarray(image).save(tmp_path / "group.jpg")
     done = subprocess.run(
@@ -133,12 +136,12 @@ def test_a_model_folder_runs_with_onnxruntime_by_default_and_torch_on_request(tm
     from expressions.serving.classifier import load_classifier
 
     pt = save_tiny_model(tmp_path / "model.pt")
-    model, variant, _ = load_checkpoint(pt)
-    export_onnx(model, variant, tmp_path / "model.onnx")
+    loaded = load_model(pt)
+    export_onnx(loaded, tmp_path / "model.onnx")
     assert isinstance(load_classifier(tmp_path), OnnxClassifier)
     assert isinstance(load_classifier(tmp_path, runtime="torch"), TorchClassifier)
     (tmp_path / "model.onnx").unlink()
     assert isinstance(load_classifier(tmp_path), TorchClassifier)  # only the checkpoint shipped
-    export_onnx(model, variant, tmp_path / "model.onnx")
+    export_onnx(loaded, tmp_path / "model.onnx")
     (tmp_path / "model.pt").unlink()
     assert isinstance(load_classifier(tmp_path), OnnxClassifier)  # only the ONNX file shipped

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from expressions.core.errors import FetchError
 from expressions.data.fetch import fetch_kaggle, fetch_local
 from expressions.data.sources import scan
-from expressions.errors import FetchError
 from helpers.layouts import make_fed, make_folder, make_oahega, tar_tree, zip_tree
 
 
@@ -187,7 +187,7 @@ def _kaggle_in_fresh_process(tmp_path: Path, slug: str, **env: str) -> str:
     clean |= {"HOME": str(home), "KAGGLE_CONFIG_DIR": str(home), "HTTPS_PROXY": proxy}
     clean |= {"HTTP_PROXY": proxy, "https_proxy": proxy, "http_proxy": proxy} | env
     code = (
-        "import sys; from pathlib import Path; from expressions.data.fetch import fetch_kaggle\nfrom expressions.errors import FetchError\n"
+        "import sys; from pathlib import Path; from expressions.data.fetch import fetch_kaggle\nfrom expressions.core.errors import FetchError\n"
         "try: fetch_kaggle(sys.argv[1], Path(sys.argv[2]))\n"
         "except FetchError as e: print(e)"
     )

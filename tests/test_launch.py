@@ -5,13 +5,12 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
 
-from expressions.config import parse_params
-from expressions.errors import ConfigError
+from expressions.config import parse_params, read_yaml
+from expressions.core.errors import ConfigError
 from expressions.training.launch import under_launcher, worker_count
 
-SHIPPED = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
+SHIPPED = read_yaml(Path(__file__).resolve().parents[1] / "params.yaml")
 
 
 def with_processes(value: object) -> dict:

@@ -4,8 +4,8 @@ import os
 
 import pytest
 
+from expressions.core.errors import FetchError
 from expressions.data.locate import fingerprint, locate
-from expressions.errors import FetchError
 
 
 def note(path):

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from expressions.core.errors import ConfigError, DataError
 from expressions.data.dataset import SPLITS, load_merged, load_sources, save_merged
 from expressions.data.merge import Part, merge_parts
-from expressions.errors import ConfigError, DataError
 
 CLASSES = ("Angry", "Happy", "Neutral")
 

@@ -5,7 +5,8 @@ import torch
 import torch.nn.functional as F
 
 from expressions.config import ModelSpec, TrainSpec, VariantConfig
-from expressions.training.model import build_model, load_model, save_model
+from expressions.training.model import build_model
+from expressions.training.model_file import load_model, save_model
 
 CHANNELS = (32, 64, 128, 256, 512)
 
@@ -74,7 +75,8 @@ def test_a_saved_model_reloads_alone_with_its_settings_and_pixel_stats(tmp_path)
     model.set_pixel_stats(0.4, 0.2)
     model = model.to(memory_format=torch.channels_last).eval()
     save_model(tmp_path / "model.pt", model, settings)
-    loaded, loaded_settings = load_model(tmp_path / "model.pt")
+    file = load_model(tmp_path / "model.pt")
+    loaded, loaded_settings = file.model, file.variant
     assert loaded_settings == settings
     assert not loaded.training
     assert loaded.pixel_mean.item() == pytest.approx(0.4)

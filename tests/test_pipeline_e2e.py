@@ -8,9 +8,9 @@ import json
 import re
 
 import pytest
-import yaml
 from PIL import Image
 
+from expressions.config import read_yaml, write_yaml
 from helpers.e2e import Project, tiny_params
 
 pytestmark = pytest.mark.e2e
@@ -78,9 +78,9 @@ def test_kernel_experiment_retrains_only_what_it_changes(project, first_repro):
 
 
 def test_bad_param_stops_with_one_sentence(project, first_repro):
-    params = yaml.safe_load((project.path / "params.yaml").read_text())
+    params = read_yaml(project.path / "params.yaml")
     params["model"]["kernel"] = 0
-    (project.path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    write_yaml(project.path / "params.yaml", params)
     try:
         done = project.dvc("repro", check=False)
     finally:
@@ -116,9 +116,9 @@ def test_plots_show_and_diff_between_experiments(project, first_repro):
 
 
 def test_a_variant_is_one_entry_in_params(project, first_repro):
-    params = yaml.safe_load((project.path / "params.yaml").read_text())
+    params = read_yaml(project.path / "params.yaml")
     params["variants"]["narrow"] = {"model": {"hidden": 16}}
-    (project.path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    write_yaml(project.path / "params.yaml", params)
     done = project.dvc("repro")
     stages = ran_stages(done.stdout)
     for stage in ("resolve", "train", "evaluate", "analyze"):

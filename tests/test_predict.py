@@ -20,7 +20,7 @@ from expressions.__main__ import main
 from expressions.analysis.evaluation import predict_proba
 from expressions.data.images import clean_files
 from expressions.serving.detect import make_detector
-from expressions.training.model import load_model
+from expressions.training.model_file import load_model
 from helpers.photos import (
     PATCH,
     background,
@@ -124,7 +124,7 @@ def test_group_photo_gives_a_row_per_face_a_no_face_row_and_an_unreadable_row(
         (r["source"], int(r["face"]) if r["face"] else None, int(r["x"]) if r["x"] else None)
         for r in rows
     ]
-    drawn = np.asarray(Image.open(next(out.glob("*group.png"))))
+    drawn = np.asarray(Image.open(next(out.glob("*group.jpg.png"))))
     x, y, w, _ = boxes[0]
     original = np.asarray(Image.open(folder / "group.jpg"))
     assert drawn.shape == original.shape
@@ -146,7 +146,8 @@ def test_nothing_readable_is_one_sentence_and_exit_1(photos, model):
     [
         (
             ["--model", "nosuchvariant"],
-            "no model at models/nosuchvariant; build it with `dvc repro train@nosuchvariant`",
+            "no model 'nosuchvariant' here: models/nosuchvariant does not exist (models built "
+            "here: none yet); build it with `dvc repro train@nosuchvariant`",
         ),
         (["--every", "0"], "--every must be a whole number >= 1, not 0"),
     ],
@@ -197,7 +198,8 @@ def test_a_folder_of_crops_with_detector_none_gives_evaluations_classes(tmp_path
         path = crops / f"{i:02d}.{'png' if i % 2 else 'JPG'}"
         Image.fromarray(face if i % 3 else face[..., 0]).save(path)
         paths.append(path)
-    net, variant = load_model(model)
+    loaded = load_model(model)
+    net, variant = loaded.model, loaded.variant
     cleaned = clean_files(paths, variant.image_size, 1, workers=1, progress=False)
     proba = predict_proba(net, cleaned.images, 64, torch.device("cpu"), tta_flip=True)
     expected = [variant.classes[i] for i in proba.argmax(1)]

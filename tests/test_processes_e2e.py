@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
 
-from expressions.training.model import load_model
+from expressions.config import read_yaml, write_yaml
+from expressions.training.model_file import load_model
 from helpers.e2e import BIN, Project, tiny_params
 
 pytestmark = pytest.mark.e2e
@@ -29,7 +29,7 @@ def project(tmp_path_factory):
 
 
 def weights(project: Project) -> dict[str, torch.Tensor]:
-    model, _ = load_model(project.path / "models" / "main" / "model.pt")
+    model = load_model(project.path / "models" / "main" / "model.pt").model
     return model.state_dict()
 
 
@@ -64,9 +64,9 @@ def test_two_processes_train_the_weights_of_one(project):
 
 
 def test_killed_worker_fails_the_stage_and_the_next_run_resumes(project):
-    params = yaml.safe_load((project.path / "params.yaml").read_text())
+    params = read_yaml(project.path / "params.yaml")
     params["train"].update(processes=2, epochs=40)
-    (project.path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    write_yaml(project.path / "params.yaml", params)
     checkpoint = project.path / "checkpoints" / "main" / "last.pt"
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     run = subprocess.Popen(

@@ -8,9 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from expressions.config import load_params
+from expressions.config import load_params, write_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -21,7 +20,7 @@ import real  # noqa: E402
 @pytest.mark.parametrize("classes", [4, 7])
 def test_real_params_validate_with_fer2013_as_the_only_folder_dataset(tmp_path, classes):
     params = real.real_params(tmp_path / "fer2013.zip", real.CLASSES[classes], ["main", "tuned"], 2)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    write_yaml(tmp_path / "params.yaml", params)
     loaded = load_params(tmp_path / "params.yaml")
     variant = loaded.variant("tuned")
     assert len(variant.classes) == classes and "Happy" in variant.classes
@@ -58,7 +57,7 @@ def test_add_keeps_the_earlier_variants_of_the_same_run_only(tmp_path):
 def test_a_variant_added_on_the_command_line_joins_the_run(tmp_path):
     name, overrides = real.parse_variant("deep={model: {depth: 4}, train: {epochs: 9}}")
     params = real.real_params(tmp_path, real.CLASSES[4], ["main", name], 5, {name: overrides})
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    write_yaml(tmp_path / "params.yaml", params)
     loaded = load_params(tmp_path / "params.yaml")
     assert loaded.variant("deep").model.depth == 4 and loaded.variant("deep").train.epochs == 5
     with pytest.raises(SystemExit, match="--variant takes NAME="):
@@ -69,7 +68,7 @@ def test_set_changes_params_for_every_variant_but_a_variant_override_wins(tmp_pa
     settings = dict(map(real.parse_setting, ["train.amp=bf16", "model.hidden=256"]))
     extra = {"fp32": {"train": {"amp": "none"}}}
     params = real.real_params(tmp_path, real.CLASSES[4], ["main", "fp32"], None, extra, settings)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    write_yaml(tmp_path / "params.yaml", params)
     loaded = load_params(tmp_path / "params.yaml")
     assert loaded.variant("main").train.amp == "bf16" and loaded.variant("main").model.hidden == 256
     assert loaded.variant("fp32").train.amp == "none"

@@ -8,8 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
-
+from expressions.config import write_yaml
 from expressions.data.dataset import save_merged
 from helpers.builders import quadrants
 from helpers.e2e import tiny_params
@@ -20,9 +19,9 @@ SCRIPT = ROOT / "benchmarks" / "recipe_search.py"
 
 def search(tmp_path: Path, recipes: dict, *args: str) -> subprocess.CompletedProcess:
     params = tiny_params(**{"data.image_size": 16, "train.epochs": 1, "model.depth": 2})
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    write_yaml(tmp_path / "params.yaml", params)
     save_merged(tmp_path / "dataset.npz", quadrants(n=96))
-    (tmp_path / "recipes.yaml").write_text(yaml.safe_dump(recipes))
+    write_yaml(tmp_path / "recipes.yaml", recipes)
     command = [sys.executable, str(SCRIPT), "--recipes", "recipes.yaml", "--params", "params.yaml"]
     command += ["--data", "dataset.npz", "--out", "out.json", *args]
     return subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)

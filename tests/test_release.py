@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from expressions.serving import calibration
-from expressions.serving.classifier import softmax
+from expressions.release import calibration
+from expressions.release.calibration import softmax
+from expressions.release.reliability import reliability_diagram
 from helpers.e2e import Project, tiny_params
 from helpers.photos import group_photo
 
@@ -46,7 +47,7 @@ def test_ece_is_the_weighted_gap_between_confidence_and_accuracy():
 def test_the_reliability_diagram_is_a_png(tmp_path):
     logits, labels = overconfident(500)
     target = tmp_path / "plots" / "reliability.png"
-    calibration.reliability_diagram(softmax(logits), softmax(logits, 3.0), labels, 3.0, target)
+    reliability_diagram(softmax(logits), softmax(logits, 3.0), labels, 3.0, target)
     assert Image.open(target).format == "PNG"
 
 

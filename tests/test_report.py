@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from expressions.analysis import report, report_markdown
 from expressions.analysis.metrics import split_headline
-from expressions.errors import AnalysisError
+from expressions.config import read_yaml
+from expressions.core.errors import AnalysisError
 from helpers.builders import CLASSES, load_stage
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,7 +168,7 @@ def test_report_names_the_missing_input(tmp_path):
 
 
 def test_report_stage_defaults_to_the_variants_in_params(tmp_path):
-    variants = list(yaml.safe_load((ROOT / "params.yaml").read_text())["variants"])
+    variants = list(read_yaml(ROOT / "params.yaml")["variants"])
     root = make_root(tmp_path, variants)
     shutil.copy(ROOT / "params.yaml", root / "params.yaml")
     load_stage("report").main(["--root", str(root), "--out", str(root / "out")])

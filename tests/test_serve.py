@@ -23,11 +23,12 @@ import requests
 from PIL import Image
 
 from expressions.__main__ import main
+from expressions.release.card import model_info
 from expressions.serving.batcher import Batcher
-from expressions.serving.card import model_info
 from expressions.serving.classifier import load_classifier
 from expressions.serving.detect import make_detector
-from expressions.serving.web import Limits, make_app
+from expressions.serving.limits import Limits
+from expressions.serving.web import make_app
 from helpers.photos import (
     background,
     iou,

@@ -1,6 +1,7 @@
 """The page of `expressions serve` in headless Chromium with the network cut: a photo of real
-faces gets a box on each face at its known place, a text file gets its message, and a fake
-webcam filming the same photo gets boxes too."""
+faces gets a box on each face at its known place, whatever size the photo is shown at and however
+wide the window, a text file gets its message, and a fake webcam filming the same photo gets
+boxes too."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from PIL import Image
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 
-from expressions.serving.card import model_info
+from expressions.release.card import model_info
 from expressions.serving.classifier import load_classifier
 from expressions.serving.detect import make_detector
 from expressions.serving.web import make_app
@@ -35,6 +36,25 @@ return Array.from(document.querySelectorAll('.face-box')).map(box => {
           box.dataset.class, box.textContent];
 });
 """
+# Keeps the answers of POST /predict in `window.answers`, for the rows the page was given.
+RECORD = """
+window.answers = [];
+const original = window.fetch;
+window.fetch = async (url, options) => {
+  const answer = await original(url, options);
+  if (url === '/predict') window.answers.push(await answer.clone().json());
+  return answer;
+};
+"""
+SHOWN = "return document.querySelector('#stage :is(img, video):not([hidden])').clientWidth"
+# A webcam that films at arguments[0] x arguments[1] whatever size the page asks for, as a real
+# one may (Chromium's fake one would otherwise scale its video to the page's 640x480).
+FILMS_AT = """
+const open = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+const [width, height] = arguments;
+navigator.mediaDevices.getUserMedia = () => open({ video: { width, height } });
+"""
+WIDE, NARROW = (1400, 1000), (400, 900)  # window sizes: the picture beside its cards, or alone
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +76,12 @@ def url(tmp_path_factory):
         yield base.replace("127.0.0.1", "localhost")  # the one name the offline browser resolves
 
 
+@pytest.fixture(scope="module")
+def browser():
+    with chromium(offline=True, width=WIDE[0], height=WIDE[1]) as driver:
+        yield driver
+
+
 def updated(driver, after: int = 0, wait: float = 30) -> None:
     """Wait until the page has shown more than `after` results."""
     WebDriverWait(driver, wait).until(
@@ -69,6 +95,14 @@ def assert_boxes_on_the_faces(found: list, truth: list, classes: list[str]) -> N
         (box, name, tag), overlap = max(((f, iou(f[0], place)) for f in found), key=lambda x: x[1])
         assert overlap >= 0.5, (place, box)
         assert name in classes and name in tag
+
+
+def assert_boxes_on_the_rows(found: list, rows: list[dict]) -> None:
+    """Each drawn box (in the page's order, the rows' order) covers its row's box at IoU >= 0.9."""
+    assert len(found) == len(rows), (found, rows)
+    for (box, name, _), row in zip(found, rows, strict=True):
+        assert iou(box, (row["x"], row["y"], row["w"], row["h"])) >= 0.9, (box, row)
+        assert name == row["predicted"]
 
 
 def message_after(driver, path: Path) -> tuple[str, bool]:
@@ -122,6 +156,35 @@ def test_a_photo_gets_a_box_on_each_face_and_bad_files_their_messages(url, photo
     assert (tmp_path / "photo.png").stat().st_size > 10_000
 
 
+@pytest.mark.parametrize(
+    "size", [(640, 480), (1280, 800), (3000, 2000)], ids="{0[0]}x{0[1]}".format
+)
+def test_boxes_stay_on_the_faces_at_any_photo_size_and_window_width(url, browser, tmp_path, size):
+    """A photo shown at its own size (640x480) or scaled down (wider than 800 px, or than a 400 px
+    window): each drawn box, mapped from its rectangle on screen back to the photo's pixels,
+    overlaps its face at IoU >= 0.5 and the box POST /predict returned for it at IoU >= 0.9, in a
+    wide window, after narrowing it to 400 px, and after widening it again."""
+    image, truth = group_photo(*size)
+    path = tmp_path / "group-{}x{}.jpg".format(*size)
+    Image.fromarray(image).save(path, quality=90)
+    browser.set_window_size(*WIDE)
+    browser.get(url)
+    WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "model-classes").text)
+    classes = browser.find_element(By.ID, "model-classes").text.split(", ")
+    browser.execute_script(RECORD)
+    browser.find_element(By.ID, "file").send_keys(str(path))
+    updated(browser)
+    [answer] = browser.execute_script("return window.answers")
+    for window in (WIDE, NARROW, WIDE):
+        browser.set_window_size(*window)
+        found = browser.execute_script(BOXES)
+        shown = browser.execute_script(SHOWN)  # on screen: up to 800 px, less in a narrow window
+        assert (shown == min(size[0], 800)) if window == WIDE else (shown < NARROW[0]), shown
+        assert_boxes_on_the_faces(found, truth, classes)
+        assert_boxes_on_the_rows(found, answer["rows"])
+    assert console_errors(browser) == []
+
+
 def write_y4m(path: Path, image: np.ndarray, frames: int = 3) -> Path:
     """A raw YUV 4:2:0 video of `image`, the format Chromium's fake webcam plays from a file."""
     y, cb, cr = Image.fromarray(image).convert("YCbCr").split()
@@ -134,24 +197,33 @@ def write_y4m(path: Path, image: np.ndarray, frames: int = 3) -> Path:
     return path
 
 
-def test_the_webcam_sends_frames_and_gets_boxes_on_the_faces(url, tmp_path):
-    image, truth = group_photo()
+@pytest.mark.parametrize("size", [(640, 480), (1280, 800)], ids="{0[0]}x{0[1]}".format)
+def test_the_webcam_sends_frames_and_gets_boxes_on_the_faces(url, tmp_path, size):
+    """A webcam filming at 640x480 (shown at its own size) or 1280x800 (scaled down to 800 px):
+    each drawn box, mapped back to the frame's pixels, overlaps its face at IoU >= 0.5, in a wide
+    window, after narrowing it to 400 px, and after widening it again."""
+    image, truth = group_photo(*size)
     video = write_y4m(tmp_path / "faces.y4m", image)
     fake = [
         "--use-fake-ui-for-media-stream",  # allow the camera without asking
         "--use-fake-device-for-media-stream",
         f"--use-file-for-fake-video-capture={video}",
     ]
-    with chromium(offline=True, args=fake) as driver:
+    with chromium(offline=True, width=WIDE[0], height=WIDE[1], args=fake) as driver:
         driver.get(url)
+        driver.execute_script(FILMS_AT, *size)
         driver.find_element(By.ID, "webcam").click()
         updated(driver, after=1)  # two frames: the page goes on sending
-        found = driver.execute_script(BOXES)
+        found = [driver.execute_script(BOXES)]
+        for window in (NARROW, WIDE):
+            driver.set_window_size(*window)
+            found.append(driver.execute_script(BOXES))
         classes = driver.find_element(By.ID, "model-classes").text.split(", ")
         screenshot(driver, tmp_path / "webcam.png")
         errors = console_errors(driver)
         driver.find_element(By.ID, "webcam").click()
         stopped = driver.find_element(By.ID, "webcam").text
-    assert_boxes_on_the_faces(found, truth, classes)
+    for boxes in found:
+        assert_boxes_on_the_faces(boxes, truth, classes)
     assert errors == []
     assert stopped == "Use the webcam"

@@ -10,8 +10,8 @@ import re
 import subprocess
 
 import pytest
-import yaml
 
+from expressions.config import read_yaml
 from helpers.e2e import ROOT, Project, tiny_params
 
 pytestmark = pytest.mark.e2e
@@ -82,7 +82,7 @@ def test_pulled_experiment_applies_with_its_metrics(shared):
 
 def train_has_uncached_outputs() -> bool:
     """Whether dvc.yaml's train stage has any `cache: false` output (outs, metrics or plots)."""
-    stage = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["train"]["do"]
+    stage = read_yaml(ROOT / "dvc.yaml")["stages"]["train"]["do"]
     return any(
         isinstance(out, dict) and any((spec or {}).get("cache") is False for spec in out.values())
         for kind in ("outs", "metrics", "plots")

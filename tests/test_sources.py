@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from expressions.core.errors import DataError
 from expressions.data.sources import LAYOUTS, Scan, scan
 from expressions.data.sources.rafdb import NAMES
-from expressions.errors import DataError
 from helpers.layouts import (
     FED_CLASSES,
     OAHEGA_CLASSES,

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from expressions import cli
-from expressions.errors import ConfigError
+from expressions.core import cli
+from expressions.core.errors import ConfigError
 from helpers.builders import ROOT
 
 SCRIPTS = sorted(p.stem for p in (ROOT / "stages").glob("*.py"))

@@ -15,9 +15,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import train_test_split
 
+from expressions.core.errors import DataError
 from expressions.data.sources import scan
 from expressions.data.synthetic import FED, OAHEGA, RAFDB, scaled, write_synthetic
-from expressions.errors import DataError
 
 RAF_NUMBERS = {label.folder: label.name for label in RAFDB}
 

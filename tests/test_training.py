@@ -12,14 +12,14 @@ import torch
 from torch import nn
 
 from expressions.config import TrainSpec
+from expressions.core.errors import TrainingError
 from expressions.data.dataset import Merged
-from expressions.errors import TrainingError
 from expressions.training import recipe
 from expressions.training.batches import epoch_order, forward_all
 from expressions.training.device import amp_dtype, cpu_has_bf16
 from expressions.training.distributed import Runtime
 from expressions.training.loop import train
-from expressions.training.model import load_model, save_model
+from expressions.training.model_file import load_model, save_model
 from expressions.training.recipe import Augment, class_weights, lr_at, make_optimizer, random_affine
 from helpers.builders import SIZE, STUDY, quadrants, tiny
 
@@ -216,7 +216,7 @@ def test_a_bf16_run_on_the_cpu_trains_and_its_model_agrees_in_float32(tmp_path):
     trained = train(variant, merged)
     assert all(np.isfinite(h["train_loss"]) and np.isfinite(h["val_loss"]) for h in trained.history)
     save_model(tmp_path / "model.pt", trained.model, variant)
-    model, _ = load_model(tmp_path / "model.pt")
+    model = load_model(tmp_path / "model.pt").model
     x = torch.from_numpy(merged.part("test")[0])
     cpu = torch.device("cpu")
     in_bf16 = forward_all(model, x, 16, cpu, torch.bfloat16)

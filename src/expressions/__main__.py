@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from expressions import cli
+from expressions.core import cli
 from expressions.serving.commands import main as run_command
 
 

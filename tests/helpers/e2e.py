@@ -8,9 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
-
-from expressions.config import set_dotted
+from expressions.config import read_yaml, set_dotted, write_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "src", ".gitignore")
@@ -19,7 +17,7 @@ BIN = Path(sys.executable).parent
 
 def tiny_params(**overrides: object) -> dict:
     """The shipped params.yaml shrunk to seconds: few images, small ones, short training."""
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params = read_yaml(ROOT / "params.yaml")
     params["data"]["image_size"] = 24
     params["data"]["synthetic"]["scale"] = 0.03
     params["train"].update(epochs=2, batch_size=32, threads=1)
@@ -48,7 +46,7 @@ class Project:
                 shutil.copytree(source, path / name, ignore=shutil.ignore_patterns("__pycache__"))
             elif source.exists():
                 shutil.copy2(source, path / name)
-        (path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        write_yaml(path / "params.yaml", params)
         self.run("git", "init", "-q", "-b", "main")
         self.run("git", "config", "user.email", "ci@example.com")
         self.run("git", "config", "user.name", "CI")

@@ -7,6 +7,7 @@ and scales onto a background, so every test knows exactly where each face is.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,11 @@ from PIL import Image
 from skimage import data, transform
 
 from expressions.config import VariantConfig, parse_params
-from expressions.serving.release import Calibration, model_card
-from expressions.training.model import ExpressionNet, build_model, save_model
+from expressions.release.bundle import Calibration
+from expressions.release.card import CARD, card_facts, write_card
+from expressions.release.export import INPUT_SCALING
+from expressions.training.model import ExpressionNet, build_model
+from expressions.training.model_file import save_model
 from helpers.e2e import tiny_params
 
 # The head and shoulders around the astronaut's face, and the face inside it (x, y, w, h).
@@ -47,10 +51,15 @@ def paste_faces(
     return boxes
 
 
-def group_photo() -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
-    """640x480 with three faces: large, medium and small."""
-    image = background()
-    return image, paste_faces(image, [(20, 30, 1.4), (330, 40, 1.0), (470, 260, 0.6)])
+def group_photo(
+    width: int = 640, height: int = 480
+) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
+    """Three faces, large, medium and small, on a `width` x `height` background (640x480 by
+    default); a larger photo has the same layout, scaled as far as both its sides allow."""
+    k = min(width / 640, height / 480)
+    image = background(height, width)
+    places = [(20, 30, 1.4), (330, 40, 1.0), (470, 260, 0.6)]
+    return image, paste_faces(image, [(round(x * k), round(y * k), s * k) for x, y, s in places])
 
 
 def photo_folder(folder: Path) -> tuple[Path, list[tuple[int, int, int, int]]]:
@@ -107,14 +116,16 @@ def save_tiny_model(path: Path, name: str = "main", seed: int = 0) -> Path:
     return path
 
 
-def write_model_card(folder: Path, name: str = "main") -> Path:
-    """MODEL_CARD.md as the release stage writes it: Table 2 accuracy 0.734 on 120 test images."""
+def write_model_card(folder: Path, name: str = "main", origin: str = "local") -> Path:
+    """The card as the release stage writes it (model_card.json and MODEL_CARD.md): Table 2
+    accuracy 0.734 on 120 test images, trained on rafdb from `origin` (synthetic: drawn faces)."""
     variant = tiny_variant(name)
     per_class = {c: {"precision": 0.7, "recall": 0.7, "support": 30} for c in variant.classes}
     scores = {"precision": 0.7, "recall": 0.7, "f1": 0.7, "f1_study": 0.7}
     metrics = {"accuracy": 0.734, "macro": scores, "micro": scores, "per_class": per_class}
     metrics["test_images"] = 120
-    calibration = Calibration(1.5, 0.1, 0.05, 1.0, 0.9, 50)
-    card = model_card(variant, metrics, calibration, {"rafdb": {"1": "Happy"}}, None)
-    (folder / "MODEL_CARD.md").write_text(card, encoding="utf-8")
-    return folder / "MODEL_CARD.md"
+    calibration = asdict(Calibration(1.5, 0.1, 0.05, 1.0, 0.9, 50))
+    origins, label_map = {"rafdb": origin}, {"rafdb": {"1": "Happy"}}
+    facts = card_facts(variant, metrics, calibration, origins, label_map, None, INPUT_SCALING)
+    write_card(folder, facts)
+    return folder / CARD

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 
 from expressions.config import LimitsConfig, read_yaml
+from expressions.core.errors import FetchError
 from expressions.data.cleaning import clean_dataset
-from expressions.data.fetch import ExtractLimits, fetch_local
+from expressions.data.fetch import fetch_local
+from expressions.data.limits import ExtractLimits
 from expressions.data.locate import fingerprint
-from expressions.errors import FetchError
 from helpers.layouts import make_fed, make_folder, make_image, tar_tree, zip_tree
 
 ROOT = Path(__file__).resolve().parents[2]

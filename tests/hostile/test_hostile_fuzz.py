@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from expressions.core.errors import DataError, FetchError
 from expressions.data.cleaning import clean_dataset
 from expressions.data.fetch import fetch_local
-from expressions.errors import DataError, FetchError
 from helpers.layouts import make_folder, tar_tree, zip_tree
 
 CASES = 120

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from expressions.config import load_params, parse_params, read_yaml
-from expressions.errors import ConfigError
+from expressions.core.errors import ConfigError
 from helpers.builders import params_with
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,9 +13,10 @@ import pytest
 import torch
 
 from expressions.config import load_params
-from expressions.errors import TrainingError
+from expressions.core.errors import ModelFileError
 from expressions.training.loop import train
-from expressions.training.model import build_model, load_model, save_model
+from expressions.training.model import build_model
+from expressions.training.model_file import load_model, save_model
 from helpers.builders import quadrants, tiny
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,10 +59,10 @@ def saved_model(root: Path) -> Path:
 def test_a_truncated_model_names_the_file_and_the_command(tmp_path) -> None:
     path = saved_model(tmp_path)
     truncated_copy(path, 0.6)
-    with pytest.raises(TrainingError) as err:
+    with pytest.raises(ModelFileError) as err:
         load_model(path)
     message = str(err.value)
-    assert message.startswith(f"{path} is missing or unreadable (")
+    assert message.startswith(f"{path} is not a PyTorch model file (it is truncated, or another")
     assert message.endswith("rebuild it with `dvc repro train@main`") and "\n" not in message
 
 
@@ -81,7 +82,7 @@ def test_evaluate_stage_says_it_in_one_line_and_exits_1(tmp_path) -> None:
     )
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 1 and len(lines) == 1, done.stderr
-    assert lines[0].startswith("error: models/main/model.pt is missing or unreadable (")
+    assert lines[0].startswith("error: models/main/model.pt is not a PyTorch model file (")
     assert lines[0].endswith("rebuild it with `dvc repro train@main`")
 
 

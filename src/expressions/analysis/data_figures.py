@@ -21,9 +21,9 @@ from expressions.analysis.figures import (
     save_png,
     show_image,
 )
-from expressions.atomic import write_text
+from expressions.core.atomic import write_text
+from expressions.core.errors import AnalysisError
 from expressions.data.dataset import MANIFEST_COLUMNS, SPLITS, Merged
-from expressions.errors import AnalysisError
 
 HIST_BIN = 4  # intensity histogram bin width, in grey levels
 

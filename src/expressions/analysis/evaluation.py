@@ -12,8 +12,8 @@ import torch
 from torch import nn
 
 from expressions.config import TrainSpec
+from expressions.core.errors import AnalysisError
 from expressions.data.dataset import SPLITS, Merged
-from expressions.errors import AnalysisError
 from expressions.training.batches import forward_all
 from expressions.training.device import amp_dtype
 

@@ -16,8 +16,8 @@ from expressions.analysis.figures import (
     save_png,
     show_image,
 )
+from expressions.core.errors import AnalysisError
 from expressions.data.dataset import SPLITS, Merged
-from expressions.errors import AnalysisError
 
 if TYPE_CHECKING:
     from torch import nn

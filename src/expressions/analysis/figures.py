@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from expressions.atomic import atomic_path
+from expressions.core.atomic import atomic_path
 
 DPI = 100
 FONT_SIZE = 11

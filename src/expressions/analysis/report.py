@@ -16,7 +16,6 @@ from typing import Any
 
 import pandas as pd
 
-from expressions import paths
 from expressions.analysis.confusion import confused_pairs, confusion_counts
 from expressions.analysis.report_markdown import (
     DATA_PLOTS,
@@ -24,8 +23,9 @@ from expressions.analysis.report_markdown import (
     VARIANT_PLOTS,
     render_markdown,
 )
-from expressions.atomic import write_json, write_text
-from expressions.errors import AnalysisError
+from expressions.core import paths
+from expressions.core.atomic import write_json, write_text
+from expressions.core.errors import AnalysisError
 
 
 def _read_json(path: Path, stage: str) -> dict[str, Any]:

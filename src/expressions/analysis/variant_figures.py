@@ -15,9 +15,9 @@ import pandas as pd
 from expressions.analysis.confusion import confused_pairs, confusion_counts, plot_confusion
 from expressions.analysis.error_gallery import plot_errors
 from expressions.analysis.feature_maps import feature_maps, pick_per_class, plot_feature_maps
-from expressions.atomic import write_text
+from expressions.core.atomic import write_text
+from expressions.core.errors import AnalysisError
 from expressions.data.dataset import Merged
-from expressions.errors import AnalysisError
 
 if TYPE_CHECKING:
     from torch import nn

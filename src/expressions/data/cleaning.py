@@ -20,6 +20,7 @@ import pandas as pd
 from PIL import Image
 
 from expressions.data.images import clean_files
+from expressions.data.limits import MAX_MEGAPIXELS
 from expressions.data.sources import scan
 
 INDEX_COLUMNS = ["file", "label", "split"]
@@ -40,7 +41,7 @@ def clean_dataset(
     min_side: int,
     workers: int = 0,
     progress: bool = True,
-    megapixels: float = 25.0,
+    megapixels: float = MAX_MEGAPIXELS,
 ) -> CleanResult:
     """Parse `raw_dir` as `layout`, decode every image found, and say what happened to each file."""
     found = scan(layout, raw_dir)

@@ -7,13 +7,14 @@ never decodes an image file; the CSV manifest beside it says where every row cam
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from expressions.atomic import atomic_path
-from expressions.errors import DataError
+from expressions.core.atomic import atomic_path
+from expressions.core.errors import DataError
 
 SPLITS = ("train", "val", "test")
 MANIFEST_COLUMNS = ["file", "dataset", "label", "class", "split"]  # manifest.csv, one row per image
@@ -25,6 +26,7 @@ class Merged:
     y: np.ndarray  # int64 [N], index into classes
     split: np.ndarray  # uint8 [N], index into SPLITS
     classes: tuple[str, ...]
+    origins: dict[str, str] | None = None  # dataset -> synthetic | kaggle | local (origins.py)
 
     def part(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """Images and labels of one split ("train" | "val" | "test")."""
@@ -40,13 +42,19 @@ def save_merged(path: Path, merged: Merged) -> None:
             y=merged.y.astype(np.int64, copy=False),
             split=merged.split.astype(np.uint8, copy=False),
             classes=np.array(merged.classes, dtype=str),
+            origins=np.array(json.dumps(merged.origins or {}, sort_keys=True)),
         )
 
 
 def load_merged(path: Path) -> Merged:
     with np.load(path, allow_pickle=False) as z:
+        origins = json.loads(str(z["origins"])) if "origins" in z.files else None
         return Merged(
-            x=z["x"], y=z["y"], split=z["split"], classes=tuple(str(c) for c in z["classes"])
+            x=z["x"],
+            y=z["y"],
+            split=z["split"],
+            classes=tuple(str(c) for c in z["classes"]),
+            origins=origins or None,
         )
 
 

@@ -27,26 +27,17 @@ import tarfile
 import tempfile
 import zipfile
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 
-from expressions.atomic import atomic_path, remove_stale
-from expressions.errors import FetchError
+from expressions.core.atomic import atomic_path, remove_stale
+from expressions.core.errors import FetchError
+from expressions.data.limits import ExtractLimits
 
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 _ZIP_UTF8 = 0x800  # general-purpose flag: member names are UTF-8, not cp437
 _RATIO_FLOOR = 1 << 20  # members smaller than 1 MiB expand too little to matter, whatever ratio
 _GIB = 1 << 30
 Renamed = list[dict[str, str]]  # {"file": name on disk, "was": the archive's name, "why": ...}
-
-
-@dataclass(frozen=True)
-class ExtractLimits:
-    """What one dataset may expand to; the defaults are config.LimitsConfig's (params
-    `data.limits`), far above the real datasets (each under 1 GiB, images compressing ~1x)."""
-
-    extracted_gib: float = 20.0
-    ratio: float = 100.0
 
 
 def fetch_local(src: Path, dest: Path, limits: ExtractLimits | None = None) -> dict:

@@ -16,7 +16,7 @@ from typing import Any
 import requests
 import urllib3
 
-from expressions.errors import FetchError
+from expressions.core.errors import FetchError
 
 CREDENTIALS = (
     "KAGGLE_API_TOKEN, ~/.kaggle/access_token, KAGGLE_USERNAME with KAGGLE_KEY, "

@@ -17,8 +17,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from expressions.errors import FetchError
-from expressions.paths import user_path
+from expressions.core.errors import FetchError
+from expressions.core.paths import user_path
 
 
 def fingerprint(path: Path) -> dict[str, Any]:

@@ -16,10 +16,10 @@ from difflib import SequenceMatcher
 import numpy as np
 import pandas as pd
 
+from expressions.core.errors import ConfigError
 from expressions.data.dataset import MANIFEST_COLUMNS, SPLITS, Merged
 from expressions.data.near_duplicates import nearest, phash
 from expressions.data.splits import assign_splits, groups_of
-from expressions.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from expressions.core.errors import DataError
 from expressions.data import faces
-from expressions.errors import DataError
 
 PROTOTYPES: dict[str, dict[str, float]] = {
     "neutral": {},

@@ -9,13 +9,18 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 
-from expressions.errors import PredictionError
-from expressions.serving.detect import DEFAULT, DETECTORS
+from expressions.core.errors import PredictionError
+from expressions.serving.options import add_model_options, check_margin
 from expressions.serving.serve import add_serve, run_serve
 
 Command = tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], None]]
+SUMMARIES = {
+    "predict": "find the faces in photos, folders and videos and classify each one",
+    "serve": "a local web page and JSON API that classify the faces in a photo or the webcam",
+}
 
 
 def add_predict(parser: argparse.ArgumentParser) -> None:
@@ -24,57 +29,53 @@ def add_predict(parser: argparse.ArgumentParser) -> None:
         "expression with the probability of every class."
     )
     parser.add_argument("inputs", nargs="+", help="image files, folders, video files")
+    add_model_options(parser)
     parser.add_argument(
-        "--model",
-        help="a variant name (tuned), a model folder, a .pt or a .onnx file "
-        "(default: models/release, from `dvc repro release`)",
+        "--every", type=int, default=1, help="videos: classify every N-th frame (default 1)"
     )
-    parser.add_argument(
-        "--detector",
-        choices=DETECTORS,
-        default=DEFAULT,
-        help=f"face detector (default {DEFAULT}); none: each image is one face (pre-cropped)",
-    )
-    parser.add_argument("--every", type=int, default=1, help="videos: every N-th frame")
-    parser.add_argument("--margin", type=float, default=0.1, help="added around each face box")
     parser.add_argument("--csv", type=Path, help="write the rows to this CSV file")
     parser.add_argument("--json", type=Path, help="write the rows to this JSON file")
-    parser.add_argument("--annotate", type=Path, metavar="DIR", help="draw the faces into DIR")
     parser.add_argument(
-        "--runtime",
-        choices=("auto", "torch", "onnx"),
-        default="auto",
-        help="for a model folder: onnx (onnxruntime, 2-3x faster on a CPU; auto when installed) "
-        "or torch (evaluate's exact numbers)",
+        "--annotate",
+        type=Path,
+        metavar="DIR",
+        help="draw the faces into DIR, one PNG per picture named after its whole path "
+        "(photos/a/face.jpg -> DIR/photos__a__face.jpg.png)",
     )
     parser.add_argument(
-        "--batch-size", type=int, default=32, help="faces per model batch (32: fastest on a CPU)"
+        "--batch-size",
+        type=int,
+        default=32,
+        help="faces per model batch (default 32, the fastest on a CPU)",
     )
     parser.add_argument("--quiet", action="store_true", help="no table on the terminal")
 
 
 def run_predict(args: argparse.Namespace) -> None:
     from expressions.serving import output
-    from expressions.serving.classifier import load_classifier
+    from expressions.serving.classifier import choose_model, in_use, load_file
     from expressions.serving.detect import make_detector
-    from expressions.serving.predict import expand, predict
+    from expressions.serving.inputs import expand
+    from expressions.serving.predict import predict
 
     if args.every < 1:
         raise PredictionError(f"--every must be a whole number >= 1, not {args.every}")
     if args.batch_size < 1:
         raise PredictionError(f"--batch-size must be >= 1, not {args.batch_size}")
-    if not 0 <= args.margin <= 1:
-        raise PredictionError(f"--margin must be between 0 and 1, not {args.margin}")
+    check_margin(args.margin)
     files = expand(args.inputs)
     if not files:
         raise PredictionError(f"no image or video files in {', '.join(args.inputs)}")
-    classifier = load_classifier(args.model, args.batch_size, args.runtime)
+    chosen = choose_model(args.model, args.runtime)
+    classifier = load_file(chosen.path, args.batch_size)
+    print("\n".join(in_use(chosen, classifier)), file=sys.stderr)
     detector = make_detector(args.detector)
-    records, read = [], 0
+    records, read = [], []
     for frame, rows in predict(
         files, classifier, detector, args.every, margin=args.margin, progress=True
     ):
-        read += frame.image is not None
+        if frame.image is not None:
+            read.append(frame.frame is not None)  # True: a video frame
         records.extend(output.record(r, classifier.classes) for r in rows)
         if args.annotate:
             output.annotate(frame, rows, args.annotate)
@@ -83,9 +84,8 @@ def run_predict(args: argparse.Namespace) -> None:
             output.write_records(path, records, classifier.classes)
     if not args.quiet:
         print(output.table(records, classifier.classes))
-    faces = sum(r["face"] is not None for r in records)
-    print(f"{faces} faces in {read} images/frames of {len(files)} files", file=sys.stderr)
-    if read == 0:
+    print(output.summary(records, read, len(files)), file=sys.stderr)
+    if not read:
         raise PredictionError(f"none of the {len(files)} inputs could be read as an image or video")
 
 
@@ -95,13 +95,24 @@ COMMANDS: dict[str, Command] = {
 }
 
 
+def version() -> str:
+    try:
+        return metadata.version("expressions")
+    except metadata.PackageNotFoundError:  # run from a checkout without installing it
+        return "(not installed)"
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
-        prog="expressions", description="Use the trained facial-expression classifier."
+        prog="expressions",
+        description="Use a trained facial-expression classifier: by default this project's "
+        "release when it learnt from real faces, else the FER2013 model shipped with the package.",
+        epilog="`expressions COMMAND --help` gives each command's options and their defaults.",
     )
+    top.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (add, _) in COMMANDS.items():
-        add(sub.add_parser(name, help=f"{name}: see `expressions {name} --help`"))
+        add(sub.add_parser(name, help=SUMMARIES[name], description=SUMMARIES[name]))
     return top
 
 

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from expressions.errors import PredictionError
+from expressions.core.errors import PredictionError
 
 DETECTORS = ("mtcnn", "haar", "lbp", "none")
 # Measured by benchmarks/predict_bench.py on 32 pasted faces of 25-150 px, 8 of them tilted 20-30
 # degrees: mtcnn found 32 (0 false), haar 26 (misses tilted heads), lbp 23 (2 false detections).
 DEFAULT = "mtcnn"
 MIN_FACE = 20  # px: smaller faces carry too little of an expression to classify
+MARGIN = 0.1  # added around a face box on each side, as a fraction of its side
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def make_detector(name: str) -> Detector:
     return {"mtcnn": mtcnn, "haar": haar, "lbp": lbp, "none": lambda: whole_image}[name]()
 
 
-def crop(image: np.ndarray, box: Box, margin: float = 0.1) -> np.ndarray:
+def crop(image: np.ndarray, box: Box, margin: float = MARGIN) -> np.ndarray:
     """The face with `margin` of its size added on every side, clipped to the image."""
     dx, dy = round(box.w * margin), round(box.h * margin)
     y0, x0 = max(0, box.y - dy), max(0, box.x - dx)

@@ -10,8 +10,9 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from expressions.atomic import atomic_path, write_text
-from expressions.serving.predict import Frame, Row
+from expressions.core.atomic import atomic_path, write_text
+from expressions.serving.inputs import Frame
+from expressions.serving.predict import Row
 
 BASE_COLUMNS = ["source", "frame", "time_s", "face", "x", "y", "w", "h", "score", "predicted"]
 
@@ -77,6 +78,27 @@ def _short(source: str, width: int = 48) -> str:
     return source if len(source) <= width else "..." + source[-(width - 3) :]
 
 
+def annotated_name(source: str) -> str:
+    """The file's whole path with / as __, suffix kept: a/face.jpg and a/face.png stay apart."""
+    parts = [p for p in Path(source).parts if p not in (Path(source).anchor, "..", ".")]
+    return "__".join(parts)
+
+
+def count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def summary(records: list[dict[str, Any]], read: list[bool], files: int) -> str:
+    """'3 faces in 2 images and 10 video frames of 3 files'; `read`: one entry per picture read,
+    True for a video frame."""
+    faces = sum(r["face"] is not None for r in records)
+    frames = sum(read)
+    pictures = count(len(read) - frames, "image") + (
+        f" and {count(frames, 'video frame')}" if frames else ""
+    )
+    return f"{count(faces, 'face')} in {pictures} of {count(files, 'file')}"
+
+
 def annotate(frame: Frame, rows: list[Row], out_dir: Path) -> Path | None:
     """Draw each face's box, class and probabilities on the image; write it under out_dir."""
     if frame.image is None:
@@ -97,8 +119,7 @@ def annotate(frame: Frame, rows: list[Row], out_dir: Path) -> Path | None:
         y = b.y + b.h + 2 if b.y + b.h + 2 + height <= image.height else max(0, b.y - height - 4)
         draw.rectangle([x - 1, y - 1, x + width + 1, y + height + 3], fill=(0, 0, 0))
         draw.multiline_text((x, y), text, fill=(255, 255, 255), font=font)
-    parts = [p for p in Path(frame.source).with_suffix("").parts if p not in ("/", "..", ".")]
-    name = "__".join(parts[-3:])  # a folder's files keep distinct names
+    name = annotated_name(frame.source)
     if frame.frame is not None:
         name += f"_frame{frame.frame:06d}"
     target = out_dir / f"{name}.png"

@@ -10,8 +10,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from expressions.errors import PredictionError
-from expressions.serving.detect import DEFAULT, DETECTORS
+from expressions.core.errors import PredictionError
+from expressions.serving.limits import Limits
+from expressions.serving.options import add_model_options, check_margin
+
+LIMITS = Limits()
 
 
 def add_serve(parser: argparse.ArgumentParser) -> None:
@@ -19,37 +22,27 @@ def add_serve(parser: argparse.ArgumentParser) -> None:
         "A local web page: choose, drop or film a photo and see each face's expression with the "
         "probability of every class. POST /predict answers as `expressions predict --json`."
     )
-    parser.add_argument(
-        "--model",
-        help="as for predict: a variant name, a model folder, a .pt or a .onnx file "
-        "(default: models/release, from `dvc repro release`)",
-    )
-    parser.add_argument(
-        "--detector", choices=DETECTORS, default=DEFAULT, help=f"as for predict (default {DEFAULT})"
-    )
-    parser.add_argument(
-        "--runtime", choices=("auto", "torch", "onnx"), default="auto", help="as for predict"
-    )
+    add_model_options(parser)
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
     )
     parser.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    mb, megapixels = LIMITS.max_bytes / 1e6, LIMITS.max_pixels / 1e6
     parser.add_argument(
-        "--max-upload-mb", type=float, default=10.0, help="largest photo accepted (default 10)"
+        "--max-upload-mb", type=float, default=mb, help=f"largest photo accepted (default {mb:g})"
     )
     parser.add_argument(
         "--max-megapixels",
         type=float,
-        default=25.0,
-        help="largest width x height accepted (default 25)",
+        default=megapixels,
+        help=f"largest width x height accepted (default {megapixels:g})",
     )
     parser.add_argument(
         "--waiting",
         type=int,
-        default=32,
-        help="photos held at once; more get 503, busy (default 32)",
+        default=LIMITS.waiting,
+        help=f"photos held at once; more get 503, busy (default {LIMITS.waiting})",
     )
-    parser.add_argument("--margin", type=float, default=0.1, help="added around each face box")
 
 
 def run_serve(args: argparse.Namespace) -> None:
@@ -59,8 +52,7 @@ def run_serve(args: argparse.Namespace) -> None:
         if getattr(args, option) <= 0:
             flag = "--" + option.replace("_", "-")
             raise PredictionError(f"{flag} must be more than 0, not {getattr(args, option)}")
-    if not 0 <= args.margin <= 1:
-        raise PredictionError(f"--margin must be between 0 and 1, not {args.margin}")
+    check_margin(args.margin)
     try:
         import uvicorn
 
@@ -70,13 +62,14 @@ def run_serve(args: argparse.Namespace) -> None:
             f"expressions serve needs FastAPI, uvicorn and python-multipart ({err}); "
             "pip install 'expressions[serve]'"
         ) from None
-    from expressions.serving.card import model_info
-    from expressions.serving.classifier import load_classifier, resolve_model
+    from expressions.release.card import model_info
+    from expressions.serving.classifier import choose_model, in_use, load_file
     from expressions.serving.detect import make_detector
 
-    path = resolve_model(args.model, args.runtime)
-    classifier = load_classifier(path, runtime=args.runtime)
-    limits = web.Limits(
+    chosen = choose_model(args.model, args.runtime)
+    classifier = load_file(chosen.path)
+    print("\n".join(in_use(chosen, classifier)), file=sys.stderr)
+    limits = Limits(
         max_bytes=round(args.max_upload_mb * 1e6),
         max_pixels=round(args.max_megapixels * 1e6),
         waiting=args.waiting,
@@ -84,9 +77,9 @@ def run_serve(args: argparse.Namespace) -> None:
     app = web.make_app(
         classifier,
         make_detector(args.detector),
-        model_info(path, classifier.classes),
+        model_info(chosen.path, classifier.classes, chosen.why, classifier.real_faces),
         limits,
         args.margin,
     )
-    print(f"expressions serve: {path} on http://{args.host}:{args.port}/", file=sys.stderr)
+    print(f"expressions serve: http://{args.host}:{args.port}/", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")

@@ -25,7 +25,7 @@ import uuid
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -37,13 +37,15 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
+from expressions.release.card import ModelInfo
 from expressions.serving.batcher import Batcher
-from expressions.serving.card import ModelInfo
 from expressions.serving.classifier import Classifier
-from expressions.serving.detect import Detector
+from expressions.serving.detect import MARGIN, Detector
+from expressions.serving.limits import Limits
 from expressions.serving.output import record, to_json
 from expressions.serving.predict import predict
 
+DEFAULT_LIMITS = Limits()
 FIELD = "image"  # the multipart field that carries the photo
 FORM_OVERHEAD = 64 * 1024  # boundaries and part headers allowed on top of the photo itself
 ASSETS = {  # URL -> (file under page/, content type): everything the page loads
@@ -51,16 +53,6 @@ ASSETS = {  # URL -> (file under page/, content type): everything the page loads
     "/static/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/static/style.css": ("style.css", "text/css; charset=utf-8"),
 }
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_bytes: int = 10_000_000  # an upload's size
-    max_pixels: int = 25_000_000  # width x height, as the clean stage's default limit
-    waiting: int = 32  # uploads held at once (being read, queued or classified)
-    # Uploads classified together: enough to turn a burst into batches, few enough that a webcam
-    # frame caught behind a full batch waits about a second (MTCNN, 640x480, 2 cores).
-    batch: int = 8
 
 
 class Refused(Exception):
@@ -178,8 +170,8 @@ def make_app(
     classifier: Classifier,
     detector: Detector,
     info: ModelInfo,
-    limits: Limits = Limits(),
-    margin: float = 0.1,
+    limits: Limits = DEFAULT_LIMITS,
+    margin: float = MARGIN,
 ) -> FastAPI:
     """The app for one loaded model and detector; the worker runs while the app is served."""
     page = resources.files("expressions.serving") / "page"

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from expressions.config import ModelSpec
-from expressions.errors import ConfigError
+from expressions.core.errors import ConfigError
 from expressions.training.efficientnet_lite import EfficientNetLite0
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

@@ -13,8 +13,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from expressions.atomic import atomic_path
 from expressions.config import VariantConfig
+from expressions.core.atomic import atomic_path
 
 
 def fingerprint(variant: VariantConfig, dataset: Path, code: Iterable[Path]) -> str:

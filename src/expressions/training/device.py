@@ -8,7 +8,7 @@ import platform
 
 import torch
 
-from expressions.errors import TrainingError
+from expressions.core.errors import TrainingError
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 

@@ -20,7 +20,7 @@ import torch
 from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
-from expressions.errors import TrainingError
+from expressions.core.errors import TrainingError
 
 
 def worker_count(setting: int | str) -> int:

@@ -18,8 +18,8 @@ from torch import nn
 from tqdm import tqdm
 
 from expressions.config import TrainSpec, VariantConfig
+from expressions.core.errors import TrainingError
 from expressions.data.dataset import Merged
-from expressions.errors import TrainingError
 from expressions.training import batches, device, distributed, model, recipe
 from expressions.training.batches import AUGMENT, DROPOUT, derived_seed
 from expressions.training.checkpoint import cpu_copy, load_checkpoint, save_checkpoint

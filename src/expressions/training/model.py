@@ -1,22 +1,19 @@
-"""The study's CNN, and the model file format: weights plus the settings that rebuild it alone.
+"""The study's CNN (and, through backbones.py, the ImageNet networks): build_model builds either.
 
 The network normalises its own input with the training split's pixel mean and std, held as
-buffers: whoever loads `model.pt` (evaluation, the feature-map figures) feeds plain `pixels / 255`
-and cannot normalise differently from training.
+buffers: whoever loads `model.pt` (model_file.py: evaluation, the figures, predict) feeds plain
+`pixels / 255` and cannot normalise differently from training.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from itertools import pairwise
-from pathlib import Path
 
 import torch
 from torch import nn
 
-from expressions.atomic import atomic_path
-from expressions.config import ModelSpec, VariantConfig
-from expressions.errors import TrainingError
+from expressions.config import ModelSpec
 from expressions.training.backbones import build_backbone
 
 
@@ -83,33 +80,3 @@ def build_model(
     if spec.arch == "study":
         return ExpressionNet(spec, num_classes, image_size)
     return build_backbone(spec, num_classes, image_size, pretrained)
-
-
-def save_model(path: Path | str, model: nn.Module, variant: VariantConfig) -> None:
-    """Weights (contiguous, on CPU, so the file does not depend on device or memory format)."""
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    with atomic_path(path) as tmp:
-        torch.save({"config": variant.to_json(), "state_dict": state}, tmp)
-
-
-def load_model(
-    path: Path | str, device: str | torch.device = "cpu"
-) -> tuple[nn.Module, VariantConfig]:
-    """The model in eval mode on `device`, and the settings it was trained with.
-
-    A missing, truncated or foreign file is one sentence naming it and the command that rebuilds
-    it (`models/<variant>/model.pt` comes from `dvc repro train@<variant>`).
-    """
-    path = Path(path)
-    try:
-        saved = torch.load(path, map_location=device, weights_only=True)
-        variant = VariantConfig.from_json(saved["config"])
-        model = build_model(variant.model, len(variant.classes), variant.image_size)
-        model.load_state_dict(saved["state_dict"])
-    except Exception as err:  # torch.load raises many types for a damaged file; all mean this
-        gist = (str(err).strip().splitlines() or [type(err).__name__])[0][:120]
-        raise TrainingError(
-            f"{path} is missing or unreadable ({gist}); rebuild it with "
-            f"`dvc repro train@{path.parent.name}`"
-        ) from err
-    return model.to(device).eval(), variant

@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from expressions.core.errors import DataError
 from expressions.data.layouts import LAYOUTS
 from expressions.data.sources import fed2023, folder, oahega, rafdb
 from expressions.data.sources.scan import Item, Scan, Skipped
-from expressions.errors import DataError
 
 __all__ = ["LAYOUTS", "Item", "Scan", "Skipped", "scan"]
 

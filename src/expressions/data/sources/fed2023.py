@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from expressions.data.layouts import LAYOUT_SUFFIXES
 from expressions.data.sources import folder
-from expressions.data.sources.scan import IMAGE_SUFFIXES, Scan
+from expressions.data.sources.scan import Scan
 
 
 def scan(root: Path) -> Scan:
-    return folder.scan(root, IMAGE_SUFFIXES, name="FED")
+    return folder.scan(root, LAYOUT_SUFFIXES, name="FED")

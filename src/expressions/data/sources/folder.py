@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from expressions.core.errors import DataError
+from expressions.data.layouts import IMAGE_SUFFIXES
 from expressions.data.sources.scan import (
-    FOLDER_SUFFIXES,
     SPLIT_NAMES,
     Item,
     Scan,
@@ -23,7 +24,6 @@ from expressions.data.sources.scan import (
     subdirs,
     walk,
 )
-from expressions.errors import DataError
 
 
 def split_of(name: str) -> str | None:
@@ -31,7 +31,7 @@ def split_of(name: str) -> str | None:
     return SPLIT_NAMES.get(name.lower())
 
 
-def scan(root: Path, suffixes: Iterable[str] = FOLDER_SUFFIXES, name: str = "image-folder") -> Scan:
+def scan(root: Path, suffixes: Iterable[str] = IMAGE_SUFFIXES, name: str = "image-folder") -> Scan:
     """Scan `root` as a folder dataset; `name` is how the error message calls the layout."""
     suffixes = frozenset(suffixes)
     base = find_anchor(root, lambda folder: _is_base(folder, suffixes))

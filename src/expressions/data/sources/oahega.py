@@ -10,9 +10,10 @@ import csv
 from collections import Counter, defaultdict
 from pathlib import Path, PurePosixPath
 
+from expressions.core.errors import DataError
+from expressions.data.layouts import LAYOUT_SUFFIXES
 from expressions.data.sources import folder
 from expressions.data.sources.scan import (
-    IMAGE_SUFFIXES,
     Item,
     Scan,
     Skipped,
@@ -22,7 +23,6 @@ from expressions.data.sources.scan import (
     relative,
     subdirs,
 )
-from expressions.errors import DataError
 
 CSV_NAME = "data.csv"
 
@@ -36,7 +36,7 @@ def scan(root: Path) -> Scan:
         )
     base = child(anchor, "dataset")
     assert base is not None  # found by _has_dataset_folder
-    items, skipped = folder.classify(root, base, IMAGE_SUFFIXES)
+    items, skipped = folder.classify(root, base, LAYOUT_SUFFIXES)
     table = child(anchor, CSV_NAME) or child(base, CSV_NAME)
     if table is None:
         return finish(root, items, skipped)

@@ -15,9 +15,10 @@ import csv
 from collections.abc import Callable
 from pathlib import Path
 
+from expressions.core.errors import DataError
+from expressions.data.layouts import LAYOUT_SUFFIXES
 from expressions.data.sources import folder
 from expressions.data.sources.scan import (
-    IMAGE_SUFFIXES,
     Item,
     Scan,
     Skipped,
@@ -29,7 +30,6 @@ from expressions.data.sources.scan import (
     subdirs,
     walk,
 )
-from expressions.errors import DataError
 
 NAMES = {
     "1": "Surprise",
@@ -101,7 +101,7 @@ def _missing(
 def _scan_kaggle(root: Path, anchor: Path) -> Scan:
     data = child(anchor, "DATASET")
     assert data is not None  # found by _has_kaggle_tree
-    found, skipped = folder.classify(root, data, IMAGE_SUFFIXES)
+    found, skipped = folder.classify(root, data, LAYOUT_SUFFIXES)
     split_dirs = {folder.split_of(s.name): s for s in subdirs(data) if folder.split_of(s.name)}
     paths = {split: p for split in split_dirs if (p := child(anchor, f"{split}_labels.csv"))}
     tables = {split: (p.name, _read_table(p)) for split, p in paths.items()}
@@ -142,7 +142,7 @@ def _scan_original(root: Path, anchor: Path) -> Scan:
     skipped: list[Skipped] = []
     for path in walk(aligned):
         rel = relative(path, root)
-        verdict = reject(rel, IMAGE_SUFFIXES) or _label_original(rel, path.name, table)
+        verdict = reject(rel, LAYOUT_SUFFIXES) or _label_original(rel, path.name, table)
         (items if isinstance(verdict, Item) else skipped).append(verdict)
     seen = {_unaligned(Path(i.path).name).lower() for i in items + skipped}
     where = relative(aligned, root)

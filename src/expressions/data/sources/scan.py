@@ -11,8 +11,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png"})
-FOLDER_SUFFIXES = IMAGE_SUFFIXES | {".bmp"}
 SYSTEM_NAMES = frozenset({"thumbs.db", "desktop.ini"})
 SYSTEM_DIRS = frozenset({"__macosx"})
 SPLIT_NAMES = {

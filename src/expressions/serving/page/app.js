@@ -75,7 +75,8 @@ function bars(row) {
   return card;
 }
 
-// Boxes are placed in percent of the picture, so they stay on the faces however it is scaled.
+// Boxes are placed in percent of the picture's natural size, and #boxes has the size the picture
+// is shown at (style.css), so they stay on the faces however it is scaled, even on resizes.
 function show(result, width, height, live) {
   boxes.replaceChildren();
   faces.replaceChildren();

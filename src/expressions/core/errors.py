@@ -25,6 +25,10 @@ class TrainingError(UserError):
     """Data or settings that cannot be trained on, or a device that is not there."""
 
 
+class ModelFileError(UserError):
+    """A model.pt that cannot be used: missing, truncated, not this project's, or carrying code."""
+
+
 class AnalysisError(UserError):
     """A missing or malformed input of evaluation, figures or the report."""
 

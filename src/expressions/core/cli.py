@@ -10,8 +10,26 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
-from expressions.errors import UserError
+from expressions.core.errors import UserError
+
+# `dvc exp run -S ...` writes its values into params.yaml before the first stage runs, and keeps
+# them when a stage fails (a second -S would stack on the bad value): the way back, as the README
+# gives it (tested).
+WAY_BACK = (
+    "note: params.yaml keeps this experiment's values; back to the last commit: "
+    "git checkout HEAD -- params.yaml dvc.lock && dvc repro"
+)
+
+
+def in_workspace_experiment() -> bool:
+    """Under `dvc exp run` in the user's own workspace (a queued one runs in a copy, and DVC
+    points DVC_ROOT at the workspace it leaves untouched)."""
+    root = os.environ.get("DVC_ROOT")
+    return bool(os.environ.get("DVC_EXP_BASELINE_REV") and root) and (
+        Path(root).resolve() == Path.cwd().resolve()
+    )
 
 
 def parser(doc: str | None) -> argparse.ArgumentParser:
@@ -29,6 +47,8 @@ def run(main: Callable[[list[str]], None]) -> None:
         if os.environ.get("EXPRESSIONS_DEBUG"):
             raise
         print(f"error: {err}", file=sys.stderr)
+        if in_workspace_experiment():
+            print(WAY_BACK, file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
         print(

@@ -3,23 +3,23 @@
 A network trained with cross-entropy is usually over-confident. Dividing its logits by one
 temperature T > 0, chosen to minimise the validation negative log-likelihood, fixes most of
 that without changing any prediction (argmax is unchanged). Expected calibration error (ECE)
-and a reliability diagram show the before and after.
+and a reliability diagram (reliability.py) show the before and after. NumPy only: the serving
+side, which may run without torch or matplotlib, shares `softmax`.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 
-from expressions.atomic import atomic_path
-from expressions.serving.classifier import softmax
-
 BINS = 15
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """The model's output contract (its card, its ONNX metadata): softmax(logits / temperature)."""
+    z = logits.astype(np.float64) / temperature
+    z -= z.max(1, keepdims=True)
+    e = np.exp(z)
+    return (e / e.sum(1, keepdims=True)).astype(np.float32)
 
 
 def tempered(logits: list[np.ndarray], temperature: float) -> np.ndarray:
@@ -68,26 +68,3 @@ def ece(proba: np.ndarray, labels: np.ndarray, bins: int = BINS) -> float:
             if n
         )
     )
-
-
-def reliability_diagram(
-    before: np.ndarray, after: np.ndarray, labels: np.ndarray, temperature: float, target: Path
-) -> None:
-    """Accuracy against confidence per bin, before and after scaling; the diagonal is perfect."""
-    fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
-    ax.plot([0, 1], [0, 1], color="gray", linestyle="--", label="perfectly calibrated")
-    for proba, name in ((before, "before"), (after, f"after (T = {temperature:.2f})")):
-        t = reliability(proba, labels)
-        points = [
-            (c, a) for c, a in zip(t["confidence"], t["accuracy"], strict=True) if c is not None
-        ]
-        if points:
-            xs, ys = zip(*points, strict=True)
-            ax.plot(xs, ys, marker="o", label=f"{name}: ECE {ece(proba, labels):.3f}")
-    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="Confidence", ylabel="Accuracy")
-    ax.set_title("Reliability on the validation split")
-    ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    with atomic_path(target) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)

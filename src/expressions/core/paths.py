@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 PARAMS = Path("params.yaml")
+CODE = Path("code")  # CODE/<script>.json: the source files each stage script runs, hashed
 RAW = Path("data/raw")  # RAW/<dataset>/ as shipped, RAW/<dataset>.source.json its provenance
 CLEAN = Path("data/clean")  # CLEAN/<dataset>/ grayscale, resized
 CLEAN_REPORTS = Path("metrics/clean")  # CLEAN_REPORTS/<dataset>.json: every skipped file

@@ -1,7 +1,7 @@
 """A trained model as ONNX: runs with onnxruntime alone, carrying what it needs to be used.
 
-The file's metadata holds the class names, image size, input scaling, temperature and whether
-predictions average the mirror image, so a user with only the runtime (no torch, no project
+The file's metadata holds the class names, image size, input scaling, temperature, whether
+predictions average the mirror image and where its training data came from (`origins`), so a user with only the runtime (no torch, no project
 checkout) feeds it correctly. The batch axis is dynamic.
 """
 
@@ -12,22 +12,20 @@ import warnings
 from pathlib import Path
 
 import torch
-from torch import nn
 
-from expressions.atomic import atomic_path
-from expressions.config import VariantConfig
+from expressions.core.atomic import atomic_path
+from expressions.training.model_file import LoadedModel
 
 INPUT_SCALING = "grayscale uint8 pixels / 255, shape [batch, 1, size, size]; the model normalises"
 OPSET = 17
 
 
-def export_onnx(
-    model: nn.Module, variant: VariantConfig, target: Path, temperature: float = 1.0
-) -> None:
-    """Write `model` (eval mode, CPU) to `target` as ONNX with its metadata, atomically."""
+def export_onnx(loaded: LoadedModel, target: Path) -> None:
+    """Write the model (eval mode, CPU) to `target` as ONNX with its metadata, atomically."""
     import onnx  # export-time only: the runtime extra does not need it
 
-    model = model.to("cpu", memory_format=torch.contiguous_format).eval()
+    variant, temperature = loaded.variant, loaded.temperature
+    model = loaded.model.to("cpu", memory_format=torch.contiguous_format).eval()
     size = variant.image_size
     with atomic_path(target) as tmp, warnings.catch_warnings():
         # the TorchScript exporter warns that it is legacy, and that an even kernel's padding
@@ -53,6 +51,8 @@ def export_onnx(
             "variant": variant.name,
             "output": "logits; probabilities = softmax(logits / temperature)",
         }
+        if loaded.origins is not None:
+            meta["origins"] = json.dumps(loaded.origins, sort_keys=True)
         for key, value in meta.items():
             entry = proto.metadata_props.add()
             entry.key, entry.value = key, value

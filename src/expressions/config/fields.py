@@ -1,17 +1,27 @@
-"""The small validator behind config.py: a dataclass field says its bounds or choices, and
-`build` checks a YAML mapping against the dataclass, raising one sentence that names the key.
+"""The small validator behind params.py: a dataclass field says its type, its bounds or choices
+and its default; `build` checks a YAML mapping against the dataclass, raising one sentence that
+names the key.
 
 No schema library: these messages ("train.lr is 0.0; allowed range (0.0, 10.0]", "unknown key
-model.kernal in params.yaml; known keys: ...") are what users read, and they stay exactly so.
+model.kernal in params.yaml (did you mean kernel?); known keys: ...") are what users read, and
+they stay exactly so.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
+from collections.abc import Iterable
 from dataclasses import MISSING, field, fields
 from typing import Any
 
-from expressions.errors import ConfigError
+from expressions.core.errors import ConfigError
+
+
+def closest(word: str, known: Iterable[str]) -> str:
+    """' (did you mean kernel?)' for a near miss such as kernal; '' when nothing is close."""
+    match = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {match[0]}?)" if match else ""
 
 
 def bounded(lo: float, hi: float, default: Any = MISSING, *, open_lo: bool = False) -> Any:
@@ -75,7 +85,8 @@ def build(cls: type, raw: Any, where: str, nested: dict[str, type] | None = None
     unknown = sorted(set(raw) - set(known))
     if unknown:
         raise ConfigError(
-            f"unknown key {where}.{unknown[0]} in params.yaml; known keys: {', '.join(known)}"
+            f"unknown key {where}.{unknown[0]} in params.yaml{closest(unknown[0], known)}; "
+            f"known keys: {', '.join(known)}"
         )
     values = {}
     for name, f in known.items():

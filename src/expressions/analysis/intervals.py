@@ -1,0 +1,256 @@
+"""How sure a comparison of variants is: bootstrap intervals, paired differences and McNemar.
+
+Every variant is scored on the same test split, so a difference between two of them is only
+worth reporting with the uncertainty that comes from which images happened to be in that split.
+The bootstrap answers that by resampling the test images with replacement.
+
+Two choices hold throughout:
+
+- Macro F1 is sklearn's: the mean of per-class F1 over `range(n_classes)`, with a class that has
+  no true and no predicted image in a (re)sample counting as F1 0, exactly as
+  `f1_score(average="macro", labels=range(n_classes), zero_division=0)` does.
+- A resample is drawn as cell counts, not as image indices. All a metric needs is how many images
+  fall in each (truth, prediction) cell; drawing n images with replacement puts each one in cell
+  j with probability n_j / n, so the cell counts of a resample are Multinomial(n, n_j / n). That
+  is the same bootstrap as drawing an index matrix, in distribution, at a cost that does not grow
+  with the number of images.
+
+Only numpy and scipy: no torch, so the report can use this wherever it runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import stats
+
+METRICS = ("accuracy", "macro_f1")
+EXACT_BELOW = 25  # McNemar: the exact binomial test when fewer discordant pairs than this
+
+ArrayLike = Sequence[int] | Sequence[bool] | np.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class PairedDifference:
+    """Variant b against variant a on the same images; `difference` is b - a on the full set."""
+
+    metric: str
+    value_a: float
+    value_b: float
+    difference: float
+    low: float
+    high: float
+    level: float
+    resamples: int
+    seed: int
+
+    @property
+    def resolved(self) -> bool:
+        """Whether the interval excludes 0, i.e. the sign of the difference is settled."""
+        return self.low > 0 or self.high < 0
+
+    def as_dict(self) -> dict:
+        return {**dataclasses.asdict(self), "resolved": self.resolved}
+
+
+@dataclasses.dataclass(frozen=True)
+class McNemarResult:
+    """The discordant pairs of two classifiers on the same images and the test on them.
+
+    `b`: images a got right and b got wrong; `c`: a wrong, b right. `test` is "exact binomial"
+    (statistic = min(b, c), the binomial count) or "chi-square, continuity-corrected"
+    (statistic = (|b - c| - 1)^2 / (b + c), 1 degree of freedom).
+    """
+
+    b: int
+    c: int
+    statistic: float
+    p_value: float
+    test: str
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _labels(values: ArrayLike, n_classes: int, what: str) -> np.ndarray:
+    """Class indices as an int array, refused when out of range (a wrong n_classes, say)."""
+    array = np.asarray(values)
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"{what} must be a non-empty 1-D sequence of class indices.")
+    if not np.issubdtype(array.dtype, np.integer):
+        raise ValueError(f"{what} must hold integer class indices, not {array.dtype}.")
+    if array.min() < 0 or array.max() >= n_classes:
+        raise ValueError(f"{what} holds a class index outside 0..{n_classes - 1}.")
+    return array.astype(np.int64)
+
+
+def _check(metric: str, *lengths: int) -> None:
+    """Refuse an unknown metric, or truth and predictions that do not describe the same images."""
+    if metric not in METRICS:
+        raise ValueError(f"Unknown metric {metric!r}: use one of {', '.join(METRICS)}.")
+    if len(set(lengths)) != 1:
+        raise ValueError(f"Truth and predictions differ in length: {', '.join(map(str, lengths))}.")
+
+
+def _from_confusion(confusion: np.ndarray, metric: str) -> np.ndarray:
+    """The metric of each confusion matrix in a stack [..., truth, prediction].
+
+    Per-class F1 is 2 TP / (2 TP + FP + FN), the same number as 2PR / (P + R), with 0 where the
+    denominator is 0 (class neither present nor predicted): sklearn's zero_division=0.
+    """
+    confusion = confusion.astype(np.float64)
+    true_positive = np.diagonal(confusion, axis1=-2, axis2=-1)
+    if metric == "accuracy":
+        return true_positive.sum(axis=-1) / confusion.sum(axis=(-2, -1))
+    denominator = confusion.sum(axis=-1) + confusion.sum(axis=-2)  # 2 TP + FN + FP
+    safe = np.where(denominator > 0, denominator, 1.0)
+    f1 = np.where(denominator > 0, 2 * true_positive / safe, 0.0)
+    return f1.mean(axis=-1)
+
+
+def _resampled_cells(cells: np.ndarray, n_cells: int, resamples: int, seed: int) -> np.ndarray:
+    """Cell counts [resamples, n_cells] of bootstrap resamples of the images (see module doc)."""
+    if resamples < 1:
+        raise ValueError(f"At least one resample is needed, not {resamples}.")
+    counts = np.bincount(cells, minlength=n_cells)
+    rng = np.random.default_rng(seed)
+    return rng.multinomial(len(cells), counts / len(cells), size=resamples)
+
+
+def _percentiles(values: np.ndarray, level: float) -> tuple[float, float]:
+    """The percentile interval: the middle `level` of the bootstrap distribution."""
+    if not 0 < level < 1:
+        raise ValueError(f"The level must lie strictly between 0 and 1, not {level}.")
+    tail = (1 - level) / 2
+    low, high = np.quantile(values, [tail, 1 - tail])
+    return float(low), float(high)
+
+
+def score(y_true: ArrayLike, y_pred: ArrayLike, metric: str, n_classes: int) -> float:
+    """The metric on the full set, computed the same way as every resample is."""
+    _check(metric, len(y_true), len(y_pred))
+    truth = _labels(y_true, n_classes, "y_true")
+    predicted = _labels(y_pred, n_classes, "y_pred")
+    cells = np.bincount(truth * n_classes + predicted, minlength=n_classes**2)
+    return float(_from_confusion(cells.reshape(n_classes, n_classes), metric))
+
+
+def bootstrap_interval(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    metric: str,
+    n_classes: int,
+    resamples: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval (low, high) of one model's metric on this test split.
+
+    It says how much the number would move had the split held other images from the same
+    source; the same seed always gives the same interval.
+    """
+    _check(metric, len(y_true), len(y_pred))
+    truth = _labels(y_true, n_classes, "y_true")
+    predicted = _labels(y_pred, n_classes, "y_pred")
+    counts = _resampled_cells(truth * n_classes + predicted, n_classes**2, resamples, seed)
+    values = _from_confusion(counts.reshape(resamples, n_classes, n_classes), metric)
+    return _percentiles(values, level)
+
+
+def paired_difference(
+    y_true: ArrayLike,
+    pred_a: ArrayLike,
+    pred_b: ArrayLike,
+    metric: str,
+    n_classes: int,
+    resamples: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> PairedDifference:
+    """The difference b - a and its paired bootstrap interval.
+
+    Both models are scored on the same resampled images in each resample, so what the images
+    share (an easy or a hard draw) cancels and only their disagreement is left: the interval is
+    far narrower than two separate intervals would suggest. Identical predictions give exactly 0
+    in every resample, hence [0, 0].
+    """
+    _check(metric, len(y_true), len(pred_a), len(pred_b))
+    truth = _labels(y_true, n_classes, "y_true")
+    a = _labels(pred_a, n_classes, "pred_a")
+    b = _labels(pred_b, n_classes, "pred_b")
+    k = n_classes
+    counts = _resampled_cells((truth * k + a) * k + b, k**3, resamples, seed)
+    cube = counts.reshape(resamples, k, k, k)  # [resample, truth, a, b]
+    values_a = _from_confusion(cube.sum(axis=3), metric)
+    values_b = _from_confusion(cube.sum(axis=2), metric)
+    low, high = _percentiles(values_b - values_a, level)
+    value_a = score(truth, a, metric, k)
+    value_b = score(truth, b, metric, k)
+    return PairedDifference(
+        metric=metric,
+        value_a=value_a,
+        value_b=value_b,
+        difference=value_b - value_a,
+        low=low,
+        high=high,
+        level=level,
+        resamples=resamples,
+        seed=seed,
+    )
+
+
+def mcnemar(correct_a: ArrayLike, correct_b: ArrayLike) -> McNemarResult:
+    """McNemar's test of whether two classifiers' error rates differ on the same images.
+
+    Only the images on which they disagree count. With fewer than 25 of them the chi-square
+    approximation is poor, so the exact two-sided binomial test on min(b, c) of b + c is used;
+    from 25 on, the chi-square with continuity correction. No disagreement at all: p = 1.
+    """
+    a = np.asarray(correct_a, dtype=bool)
+    b_right = np.asarray(correct_b, dtype=bool)
+    if a.shape != b_right.shape or a.ndim != 1:
+        raise ValueError("correct_a and correct_b must be 1-D and of the same length.")
+    b = int(np.sum(a & ~b_right))
+    c = int(np.sum(~a & b_right))
+    discordant = b + c
+    if discordant == 0:
+        return McNemarResult(b=0, c=0, statistic=0.0, p_value=1.0, test="exact binomial")
+    if discordant < EXACT_BELOW:
+        smaller = min(b, c)
+        p_value = stats.binomtest(smaller, discordant, 0.5).pvalue
+        return McNemarResult(b, c, float(smaller), float(p_value), "exact binomial")
+    statistic = (abs(b - c) - 1) ** 2 / discordant
+    p_value = stats.chi2.sf(statistic, df=1)
+    return McNemarResult(b, c, float(statistic), float(p_value), "chi-square, continuity-corrected")
+
+
+def _points(proportion: float) -> str:
+    """A proportion as signed percentage points, one decimal; never "-0.0"."""
+    return f"{round(100 * proportion, 1) + 0.0:+.1f}"
+
+
+def describe_difference(
+    name_b: str, name_a: str, diff: float, low: float, high: float, level: float = 0.95
+) -> str:
+    """The report's sentence, e.g. "tuned - main: +16.0 points [+13.1, +18.9], resolved at 95 %".
+
+    Inputs are proportions (0.02 is 2 points). "Resolved" means the interval excludes 0, judged
+    on the unrounded bounds.
+    """
+    resolved = "resolved" if low > 0 or high < 0 else "not resolved"
+    percent = f"{round(100 * level, 6):g}"
+    return (
+        f"{name_b} - {name_a}: {_points(diff)} points [{_points(low)}, {_points(high)}], "
+        f"{resolved} at {percent} %"
+    )
+
+
+def mean_sd(values: Sequence[float] | np.ndarray) -> tuple[float, float]:
+    """Mean and sample standard deviation (ddof=1) over seeds; the SD of one value is 0.0."""
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError("mean_sd needs a non-empty 1-D sequence of numbers.")
+    sd = float(array.std(ddof=1)) if array.size > 1 else 0.0
+    return float(array.mean()), sd

@@ -1,0 +1,156 @@
+"""The model-side sections of params.yaml: model, train, release, and a variant's resolved
+settings. Each knob's type, bounds and default sit on its field; the checks across keys sit on
+the section they concern (`check`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+
+from expressions.config.fields import bounded, build, choice
+from expressions.core.errors import ConfigError
+
+BUILT_IN_ARCHS = ("study", "efficientnet_lite0")  # the rest come from torchvision
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelSpec:
+    """The study's CNN (`depth` conv blocks of width `channels[i]`, then a two-layer head), or
+    with `arch` an ImageNet network (training/backbones.py): `pretrained` none | imagenet | a
+    state dict file, faces upsampled to `input_size` (0 = data.image_size), `dropout` its head's.
+    """
+
+    kernel: int = bounded(1, 11)
+    depth: int = bounded(1, 8)
+    channels: tuple[int, ...] = ()
+    hidden: int = bounded(1, 4096)
+    dropout: float = bounded(0.0, 0.95)
+    arch: str = "study"  # study | efficientnet_lite0 | a torchvision classification model
+    pretrained: str = "none"
+    input_size: int = bounded(0, 1024, default=0)
+
+    def check(self, image_size: int, where: str) -> None:
+        """A network that can be built for `image_size` px faces."""
+        if self.arch != "study":
+            self._check_backbone(where)
+            return
+        if self.pretrained != "none" or self.input_size:
+            key = "pretrained" if self.pretrained != "none" else "input_size"
+            raise ConfigError(
+                f"{where}.{key} applies to ImageNet backbones, and {where}.arch is study; "
+                f"leave it at {'none' if key == 'pretrained' else 0} or pick a model.arch"
+            )
+        if image_size // 2**self.depth < 1:
+            raise ConfigError(
+                f"{where}.depth={self.depth} pools a {image_size} px image down to nothing; "
+                f"allowed range [1, {int(math.log2(image_size))}] for data.image_size {image_size}"
+            )
+        if len(self.channels) < self.depth or any(c < 1 for c in self.channels):
+            raise ConfigError(
+                f"{where}.channels needs at least depth={self.depth} positive widths, "
+                f"got {list(self.channels)}"
+            )
+        if self.kernel > image_size:
+            raise ConfigError(
+                f"{where}.kernel={self.kernel} is larger than data.image_size {image_size}"
+            )
+
+    def _check_backbone(self, where: str) -> None:
+        """An arch that exists (torchvision is imported only to name one it ships)."""
+        if self.arch not in BUILT_IN_ARCHS:
+            import torchvision  # only for an arch beyond the built-in ones: it takes seconds
+
+            archs = torchvision.models.list_models(module=torchvision.models)  # classification
+            if self.arch not in archs:
+                raise ConfigError(
+                    f"{where}.arch is {self.arch!r}; allowed: {' | '.join(BUILT_IN_ARCHS)} | "
+                    f"a torchvision classification model ({', '.join(archs)})"
+                )
+        if not self.pretrained:
+            raise ConfigError(
+                f"{where}.pretrained is empty; allowed: none | imagenet | a file path"
+            )
+        if 0 < self.input_size < 32:
+            raise ConfigError(
+                f"{where}.input_size is {self.input_size}; an ImageNet network needs 32 px or "
+                "more (0 = data.image_size)"
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainSpec:
+    """One training recipe; params.yaml's defaults are the study's (Adam, 3 epochs, no tricks)."""
+
+    epochs: int = bounded(1, 10_000)
+    lr: float = bounded(0.0, 10.0, open_lo=True)
+    batch_size: int = bounded(1, 65_536)
+    seed: int = bounded(0, 2**31 - 1)
+    threads: int = bounded(0, 1024)
+    workers: int = bounded(0, 64)
+    device: str = choice("auto", "cpu", "cuda")
+    amp: str = choice("auto", "none", "bf16", "fp16")
+    channels_last: bool = True
+    augment: bool = False
+    rotate: float = bounded(0.0, 180.0)
+    translate: float = bounded(0.0, 0.5)
+    crop: float = bounded(0.5, 1.0)
+    balance: str = choice("none", "weighted_loss", "sampler")
+    label_smoothing: float = bounded(0.0, 0.5)
+    weight_decay: float = bounded(0.0, 1.0)
+    schedule: str = choice("none", "cosine", "step")
+    warmup_epochs: int = bounded(0, 10_000)
+    early_stopping: int = bounded(0, 10_000)
+    tta_flip: bool = False
+    backbone_lr: float = bounded(0.0, 1.0, default=1.0)  # x train.lr for a pretrained backbone
+    processes: int | str = 1  # training processes on this machine; 'auto' = one per GPU
+
+    def check(self, model: ModelSpec, where: str) -> None:
+        """Only a pretrained backbone has a learning rate of its own."""
+        if model.arch == "study" and self.backbone_lr != 1.0:
+            raise ConfigError(
+                f"{where}.train.backbone_lr is {self.backbone_lr}, but the study CNN has no "
+                f"pretrained backbone ({where}.model.arch is study); leave it at 1.0"
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReleaseConfig:
+    """What the `release` stage ships: one variant, temperature-calibrated on the val split."""
+
+    variant: str = "tuned"
+    ece_bins: int = bounded(2, 100, default=15)
+
+    def check(self, variants: dict) -> None:
+        if self.variant not in variants:
+            raise ConfigError(
+                f"release.variant is {self.variant!r}; allowed: {' | '.join(variants)}"
+            )
+        if "release" in variants:
+            raise ConfigError("variants.release clashes with models/release; rename that variant")
+
+
+@dataclass(frozen=True)
+class VariantConfig:
+    """What one train/evaluate pair needs; written to configs/<variant>.json by `resolve`."""
+
+    name: str
+    classes: tuple[str, ...]
+    image_size: int
+    model: ModelSpec
+    train: TrainSpec
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> VariantConfig:
+        raw = json.loads(text)
+        return cls(
+            name=raw["name"],
+            classes=tuple(raw["classes"]),
+            image_size=raw["image_size"],
+            model=build(ModelSpec, raw["model"], "model"),
+            train=build(TrainSpec, raw["train"], "train"),
+        )

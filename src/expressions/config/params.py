@@ -1,0 +1,199 @@
+"""The one reader of params.yaml: every section validated into typed, frozen objects.
+
+Everything downstream takes these objects (or plain values from them), so a typo or an
+out-of-range value stops the pipeline here with one sentence naming the key, instead of deep
+inside a stage. params.yaml is read as YAML 1.2, as DVC reads it, so `lr: 1e-3` is a number.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML, YAMLError
+
+from expressions.config.data import (
+    NAME,
+    DataConfig,
+    LabelConfig,
+    LimitsConfig,
+    SplitConfig,
+    SyntheticConfig,
+)
+from expressions.config.fields import build, closest
+from expressions.config.model import ModelSpec, ReleaseConfig, TrainSpec, VariantConfig
+from expressions.core import paths
+from expressions.core.errors import ConfigError
+
+SECTIONS = ("data", "labels", "split", "model", "train", "variants")
+OPTIONAL = ("release",)
+
+
+@dataclass(frozen=True)
+class Params:
+    data: DataConfig
+    labels: LabelConfig
+    split: SplitConfig
+    model: ModelSpec
+    train: TrainSpec
+    variants: dict[str, dict[str, Any]]
+    release: ReleaseConfig
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    def variant(self, name: str) -> VariantConfig:
+        """The base model/train sections with the variant's overrides applied, validated."""
+        if name not in self.variants:
+            raise ConfigError(
+                f"variant {name!r} is not in params.yaml; the variants are {', '.join(self.variants)}"
+            )
+        where = f"variants.{name}"
+        merged = {
+            k: _deep_merge(self.raw[k], self.variants[name].get(k) or {})
+            for k in ("model", "train")
+        }
+        model = build(ModelSpec, merged["model"], f"{where}.model")
+        model.check(self.data.image_size, f"{where}.model")
+        train = build(TrainSpec, merged["train"], f"{where}.train")
+        train.check(model, where)
+        return VariantConfig(name, self.labels.classes, self.data.image_size, model, train)
+
+    def dataset(self, name: str) -> str:
+        """The layout of dataset `name`, or one sentence listing the datasets there are."""
+        if name not in self.data.datasets:
+            raise ConfigError(
+                f"dataset {name!r} is not in params.yaml data.datasets; "
+                f"the datasets are {', '.join(self.data.datasets)}"
+            )
+        return self.data.datasets[name]
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        nested = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = _deep_merge(out[key], value) if nested else value
+    return out
+
+
+def set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:
+    """`train.amp` = value in a params mapping, as `dvc exp run -S train.amp=...` sets it in
+    params.yaml; missing parents are created (a variant's `{}` gains its `train:`)."""
+    *parents, last = dotted.split(".")
+    node = raw
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[last] = value
+
+
+def check_variants(variants: Any) -> dict[str, dict[str, Any]]:
+    """Lower-case names, each overriding model and train keys only."""
+    if not isinstance(variants, dict) or not variants:
+        raise ConfigError(
+            "variants must map at least one variant name (e.g. main: {}) to its overrides"
+        )
+    for name, override in variants.items():
+        if not NAME.match(str(name)) or not isinstance(override or {}, dict):
+            raise ConfigError(
+                f"variants.{name} must be a lower-case name mapping to model/train overrides"
+            )
+        for section, value in (override or {}).items():
+            if section in ("model", "train") and not isinstance(value or {}, dict):
+                raise ConfigError(
+                    f"variants.{name}.{section} must be a mapping of {section} keys to "
+                    f"override, not {value!r}"
+                )
+        unknown = set(override or {}) - {"model", "train"}
+        if unknown:
+            raise ConfigError(
+                f"variants.{name}.{sorted(unknown)[0]} is not overridable; a variant overrides "
+                "model and train only"
+            )
+    return {k: v or {} for k, v in variants.items()}
+
+
+def parse_params(raw: dict[str, Any]) -> Params:
+    """Validate a params mapping (as loaded from params.yaml) into Params."""
+    if not isinstance(raw, dict):
+        raise ConfigError("params.yaml must be a mapping of sections")
+    for name in SECTIONS:
+        if name not in raw:
+            raise ConfigError(f"section {name} is missing from params.yaml")
+    unknown = sorted(set(raw) - {*SECTIONS, *OPTIONAL})
+    if unknown:
+        raise ConfigError(
+            f"unknown section {unknown[0]} in params.yaml{closest(unknown[0], SECTIONS)}; "
+            f"known: {', '.join(SECTIONS)}"
+        )
+    nested = {"SyntheticConfig": SyntheticConfig, "LimitsConfig": LimitsConfig}
+    data = build(DataConfig, raw["data"], "data", nested)
+    data.check()
+    labels = build(LabelConfig, raw["labels"], "labels")
+    labels.check(data.datasets)
+    model = build(ModelSpec, raw["model"], "model")
+    model.check(data.image_size, "model")
+    split = build(SplitConfig, raw["split"], "split")
+    split.check(data.datasets)
+    variants = check_variants(raw["variants"])
+    release = build(ReleaseConfig, raw.get("release") or {}, "release")
+    release.check(variants)
+    params = Params(
+        data=data,
+        labels=labels,
+        split=split,
+        model=model,
+        train=build(TrainSpec, raw["train"], "train"),
+        variants=variants,
+        release=release,
+        raw=raw,
+    )
+    for name in params.variants:
+        params.variant(name)
+    return params
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False  # block style, as params.yaml is written by hand
+    yaml.sort_base_mapping_type_on_output = False  # keys stay in the order given
+    return yaml
+
+
+def read_yaml(path: Path) -> Any:
+    """A YAML file as plain dicts and lists, read as YAML 1.2 (as DVC does): 1e-3 is a number."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return _yaml().load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path} not found; run from the project root") from None
+    except YAMLError as err:
+        raise ConfigError(f"{path} is not valid YAML: {str(err).splitlines()[0]}") from None
+
+
+def yaml_value(text: str) -> Any:
+    """One value as `dvc exp run -S key=<text>` reads it (`1e-3` a number, `{a: 1}` a mapping);
+    a ValueError naming the text when it is not YAML."""
+    try:
+        return _yaml().load(text)
+    except YAMLError as err:
+        raise ValueError(f"{text!r} is not YAML: {str(err).splitlines()[0]}") from None
+
+
+def write_yaml(path: Path, data: Any) -> None:
+    """`data` as block-style YAML that read_yaml reads back unchanged."""
+    with open(path, "w", encoding="utf-8") as fh:
+        _yaml().dump(data, fh)
+
+
+def load_params(path: Path | str = paths.PARAMS) -> Params:
+    return parse_params(read_yaml(Path(path)))
+
+
+def load_variant(name: str, params: Path | str = paths.PARAMS) -> VariantConfig:
+    """The settings train and evaluate run with, as resolve@<name> wrote them."""
+    path = paths.config(name)
+    if not path.exists():
+        load_params(params).variant(name)  # an unknown name says so, listing the variants
+        raise ConfigError(f"{path} not found; run `dvc repro resolve@{name}` first")
+    return VariantConfig.from_json(path.read_text())

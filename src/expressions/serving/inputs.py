@@ -1,0 +1,144 @@
+"""Reading what `expressions predict` and `serve` are given: image files, folders (recursively)
+and videos, as Frames. Images are decoded in parallel and in order; a file that cannot be read,
+or one that is not an image or a video, becomes a Frame whose note says why, so it gets its row.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from expressions.data.images import UnreadableImage, decode, to_model_input
+
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".webm", ".mkv"}
+
+
+@dataclass
+class Frame:
+    """One picture to search for faces: an image file, or one frame of a video."""
+
+    source: str
+    image: np.ndarray | None  # RGB/gray uint8; None when the file could not be read
+    frame: int | None = None
+    time_s: float | None = None
+    note: str = ""  # why the file could not be read
+    raw: np.ndarray | None = None  # the decoded pixels as the clean stage sees them (any depth)
+    whole: np.ndarray | None = None  # model input of the whole image, for --detector none
+
+
+def expand(inputs: Sequence[str | Path]) -> list[Path]:
+    """Files as given; folders recursively, sorted, every file but hidden ones (`.DS_Store`,
+    `._*`): a file that is not an image or a video gets its row that says so, as one given by
+    name does."""
+    files: list[Path] = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            found = (p for p in item.rglob("*") if p.is_file() and not p.name.startswith("."))
+            files.extend(sorted(found))
+        else:
+            files.append(item)
+    return files
+
+
+def _as_uint8(image: np.ndarray) -> np.ndarray:
+    """Decoded pixels as 8-bit gray or RGB, which detectors and drawing expect."""
+    if image.dtype == np.uint16:
+        image = (image // 257).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        image = np.clip(np.rint(image * 255), 0, 255).astype(np.uint8)
+    if image.ndim == 3 and image.shape[2] in (2, 4):  # alpha: on white, like the clean stage
+        alpha = image[..., -1:].astype(np.float32) / 255
+        image = np.rint(image[..., :-1] * alpha + 255 * (1 - alpha)).astype(np.uint8)
+        image = image[..., 0] if image.shape[2] == 1 else image
+    return image
+
+
+def read_image(path: Path) -> Frame:
+    if not path.exists():
+        return Frame(str(path), None, note="not found")
+
+    try:
+        raw = decode(path)
+        return Frame(str(path), _as_uint8(raw), raw=raw)
+    except UnreadableImage as err:
+        return Frame(str(path), None, note=str(err))
+
+
+def read_whole(path: Path, size: int) -> Frame:
+    """An image that is one face (`--detector none`): decoded and made model input at once."""
+    frame = read_image(path)
+    if frame.raw is not None:
+        frame.whole = to_model_input(frame.raw, size)
+        frame.raw = None  # not needed any more; no need to ship it back from a process either
+    return frame
+
+
+def read_video(path: Path, every: int) -> Iterator[Frame]:
+    """Every `every`-th frame, with its index and timestamp; one row if nothing decodes."""
+    try:
+        import cv2
+    except ImportError:
+        yield Frame(str(path), None, note="unreadable: videos need opencv-python-headless")
+        return
+    capture = cv2.VideoCapture(str(path))
+    fps = capture.get(cv2.CAP_PROP_FPS) or 0.0
+    index, any_frame = 0, False
+    try:
+        while True:
+            if not capture.grab():
+                break
+            if index % every == 0:
+                ok, bgr = capture.retrieve()
+                if ok:
+                    any_frame = True
+                    time_s = round(index / fps, 3) if fps > 0 else None
+                    yield Frame(str(path), bgr[..., ::-1].copy(), index, time_s)
+            index += 1
+    finally:
+        capture.release()
+    if not any_frame:
+        yield Frame(str(path), None, note="unreadable: no video frame could be decoded")
+
+
+def _read_all(read: Callable[[Path], Frame], paths: list[Path]) -> list[Frame]:
+    return [read(path) for path in paths]
+
+
+def _ahead(
+    pool: Executor, read: Callable[[Path], Frame], items: list[Path], ahead: int, batch: int
+) -> Iterator[Frame]:
+    """pool.map in order, in tasks of `batch` files and at most `ahead` files in flight:
+    decoding runs on while the caller classifies, and a folder of 100,000 photos is never held
+    in memory at once."""
+    pending: deque[Future[list[Frame]]] = deque()
+    for start in range(0, len(items), batch):
+        pending.append(pool.submit(_read_all, read, items[start : start + batch]))
+        if len(pending) * batch >= ahead:
+            yield from pending.popleft().result()
+    while pending:
+        yield from pending.popleft().result()
+
+
+def frames(
+    files: Sequence[Path],
+    every: int,
+    pool: Executor,
+    read: Callable[[Path], Frame] = read_image,
+    ahead: int = 512,
+    batch: int = 1,
+) -> Iterator[Frame]:
+    """Images decoded in parallel (in order); videos frame by frame."""
+    images: list[Path] = []
+    for path in files:
+        if path.suffix.lower() in VIDEO_SUFFIXES:
+            yield from _ahead(pool, read, images, ahead, batch)
+            images = []
+            yield from read_video(path, every)
+        else:
+            images.append(path)
+    yield from _ahead(pool, read, images, ahead, batch)
