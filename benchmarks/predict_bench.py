@@ -42,7 +42,7 @@ from skimage import data, transform  # noqa: E402
 from expressions.config import load_params  # noqa: E402
 from expressions.data.images import decode, to_model_input  # noqa: E402
 from expressions.release.export import export_onnx  # noqa: E402
-from expressions.serving.classifier import load_classifier  # noqa: E402
+from expressions.serving.choose import load_classifier  # noqa: E402
 from expressions.serving.detect import crop, make_detector, whole_image  # noqa: E402
 from expressions.serving.predict import predict  # noqa: E402
 from expressions.training.model import build_model  # noqa: E402

@@ -1,7 +1,7 @@
 """The pipeline on real faces: FER2013 through the project's own stages, every shipped variant.
 
     python benchmarks/real.py PATH [--classes 4|7] [--variants main tuned ...] [--epochs N]
-                              [--variant NAME=YAML ...] [--set KEY=VALUE ...] [--add]
+                              [--seeds N] [--variant NAME=YAML ...] [--set KEY=VALUE ...] [--add]
 
 PATH is FER2013 in the generic folder layout (`fer2013/<split>/<label>/<name>.jpg`), as a zip or
 a folder. A scratch copy of the repository (git + dvc, like a fresh clone) gets a params.yaml
@@ -10,10 +10,12 @@ the label map of the 4 classes (angry, happy, neutral, surprise) or of all 7. Th
 `dvc repro evaluate@<variant>` runs download -> clean -> merge -> train -> evaluate for each
 variant, exactly as `make repro` does on the synthetic data.
 
-Writes bench-results/real-<classes>.json (per variant: test accuracy, macro F1 both ways,
-per-class recall, accuracy on val, epochs kept, seconds to train and evaluate, the precision it
-computed in, the date; the data preparation's seconds once) and real-<classes>.md (the table the
-README shows). --set changes params.yaml for every variant (e.g. train.amp=bf16; a variant's own
+Writes bench-results/real-<classes>.json (per variant: test accuracy and macro F1, each the mean
+over --seeds N runs with its sd and bootstrap 95 % interval, each run's numbers, the study's macro
+F1, per-class recall, the first seed's validation accuracy and epochs, seconds to train and
+evaluate, the precision it computed in, the date; the data preparation's seconds once; the
+differences against the first variant in words) and real-<classes>.md (the tables of
+docs/RESULTS.md). --set changes params.yaml for every variant (e.g. train.amp=bf16; a variant's own
 override still wins). With --add, the variants already in real-<classes>.json that this run does not
 repeat stay in it (one slow variant re-measured without re-running the others). Choose recipes
 on val; test is what the README reports, once per recipe.
@@ -32,12 +34,15 @@ import time
 from datetime import date
 from pathlib import Path
 
-from expressions.config import load_params, read_yaml, set_dotted, write_yaml, yaml_value
+from scratch import scratch_project  # benchmarks/scratch.py, beside this script
+
+from expressions.analysis.report import comparisons
+from expressions.config import load_params, read_yaml, set_dotted, yaml_value
+from expressions.core import paths
 from expressions.core.errors import ConfigError
 from expressions.training.device import amp_dtype, pick_device, precision_name
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "src", ".gitignore")
 CLASSES = {
     4: ["angry", "happy", "neutral", "surprise"],
     7: ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"],
@@ -80,26 +85,6 @@ def real_params(
     return params
 
 
-def scratch_project(path: Path, params: dict) -> None:
-    """A fresh git + dvc repository holding this project's pipeline, as a clone would."""
-    for name in PROJECT_FILES:
-        source, target = ROOT / name, path / name
-        if source.is_dir():
-            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, target)
-    write_yaml(path / "params.yaml", params)
-    git = ["git", "-c", "user.name=benchmark", "-c", "user.email=benchmark@localhost"]
-    for cmd in (
-        ["git", "init", "-q"],
-        ["dvc", "init", "-q"],
-        ["dvc", "config", "core.analytics", "false"],
-        ["git", "add", "-A"],
-        [*git, "commit", "-q", "-m", "scratch copy for benchmarks/real.py"],  # dvclive needs one
-    ):
-        run(path, cmd)
-
-
 def run(cwd: Path, cmd: list[str]) -> None:
     """Run a command, its output streaming to the terminal; stop on failure."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
@@ -113,20 +98,25 @@ def precision(project: Path, variant: str) -> str:
     return precision_name(amp_dtype(spec.amp, pick_device(spec.device), verbose=False))
 
 
-def variant_result(project: Path, variant: str, seconds: float) -> dict:
-    """One variant's numbers, read from the stages' own outputs."""
+def variant_result(project: Path, variant: str, seconds: float, seed: int) -> dict:
+    """One variant's numbers, read from the stages' own outputs; `seed`: the first run's."""
 
-    def read(*parts: str) -> dict:
-        return json.loads(project.joinpath(*parts).read_text())
+    def read(path: Path) -> dict:
+        return json.loads((project / path).read_text())
 
-    test = read("metrics", "test", f"{variant}.json")
-    tables = read("metrics", "tables", f"{variant}.json")
-    training = read("metrics", "training", f"{variant}.json")
-    live = read("dvclive", variant, "metrics.json")  # the kept epoch's validation scores
+    test = read(paths.test_metrics(variant))
+    tables = read(paths.tables(variant))
+    training = read(paths.training_log(variant, seed))
+    live = read(paths.live(variant, seed) / "metrics.json")  # the kept epoch's validation
     return {
         "test_accuracy": test["accuracy"],
+        "test_accuracy_sd": test["accuracy_sd"],
         "macro_f1_sklearn": test["macro"]["f1"],
+        "macro_f1_sd": test["macro_f1_sd"],
         "macro_f1_study": test["macro"]["f1_study"],
+        "seeds": test["seeds"],
+        "intervals": tables["intervals"],
+        "runs": tables["runs"],
         "recall": {c: m["recall"] for c, m in tables["per_class"].items()},
         "val_accuracy": live.get("val_acc"),
         "kept_epoch": training.get("kept_epoch"),
@@ -171,17 +161,31 @@ def parse_setting(text: str) -> tuple[str, object]:
     return key, yaml_value(value)
 
 
+def spread(value: float, sd: float | None, seeds: int) -> str:
+    return f"{value:.4f} ± {sd:.4f}" if seeds > 1 and sd is not None else f"{value:.4f}"
+
+
+def interval(pair: list[float] | None) -> str:
+    return "n/a" if not pair else f"[{pair[0]:.4f}, {pair[1]:.4f}]"
+
+
 def markdown(results: dict, classes: int) -> str:
-    head = ["variant", "test accuracy", "macro F1 (sklearn)", "macro F1 (study)", "val accuracy"]
-    head += ["epochs (kept/run)", "precision", "minutes"]
+    head = ["variant", "seeds", "test accuracy", "95 % interval", "macro F1 (sklearn)"]
+    head += ["95 % interval", "macro F1 (study)", "val accuracy", "epochs (kept/run)"]
+    head += ["precision", "minutes"]
     lines = [f"FER2013, {classes} classes, the challenge's splits (test = PrivateTest)", ""]
     lines += ["| " + " | ".join(head) + " |", "| --- |" + " ---: |" * (len(head) - 1)]
     for name, r in results["variants"].items():
+        n, ci = r.get("seeds", 1), r.get("intervals", {})
         val = "n/a" if r["val_accuracy"] is None else f"{r['val_accuracy']:.4f}"
-        cells = [name, f"{r['test_accuracy']:.4f}", f"{r['macro_f1_sklearn']:.4f}"]
-        cells += [f"{r['macro_f1_study']:.4f}", val, f"{r['kept_epoch']}/{r['epochs_run']}"]
-        cells.append(r.get("precision", "fp32"))  # runs before train.amp auto were all fp32
+        cells = [name, str(n), spread(r["test_accuracy"], r.get("test_accuracy_sd"), n)]
+        cells += [interval(ci.get("accuracy"))]
+        cells += [spread(r["macro_f1_sklearn"], r.get("macro_f1_sd"), n)]
+        cells += [interval(ci.get("macro_f1")), f"{r['macro_f1_study']:.4f}", val]
+        cells += [f"{r['kept_epoch']}/{r['epochs_run']}", r.get("precision", "fp32")]
         lines.append("| " + " | ".join([*cells, f"{r['seconds'] / 60:.1f}"]) + " |")
+    for words in results.get("differences", {}).values():
+        lines += ["", f"- {words['accuracy']} (accuracy); {words['macro_f1']} (macro F1)"]
     return "\n".join(lines) + "\n"
 
 
@@ -206,6 +210,9 @@ def main(argv: list[str]) -> None:
         help="change params.yaml for this run, e.g. train.amp=bf16",
     )
     parser.add_argument("--epochs", type=int, help="cap every variant's epochs (a quick look)")
+    parser.add_argument(
+        "--seeds", type=int, default=1, help="train each variant N times, seeds 0..N-1 (default 1)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results")
     parser.add_argument("--keep", type=Path, help="build the scratch project here and keep it")
     parser.add_argument(
@@ -218,6 +225,9 @@ def main(argv: list[str]) -> None:
     extra = dict(map(parse_variant, args.variant))
     variants = [*(args.variants or ([] if extra else shipped)), *extra]
     settings = dict(map(parse_setting, args.set))
+    if args.seeds < 1:
+        raise SystemExit(f"error: --seeds must be 1 or more, not {args.seeds}")
+    settings["train.seeds"] = list(range(args.seeds))
     data, classes = args.path.resolve(), CLASSES[args.classes]
     params = real_params(data, classes, variants, args.epochs, extra, settings)
     scratch = args.keep or Path(tempfile.mkdtemp(prefix="real-"))
@@ -248,8 +258,17 @@ def main(argv: list[str]) -> None:
     for variant in variants:
         start = time.perf_counter()
         run(scratch, ["dvc", "repro", f"evaluate@{variant}"])
-        results["variants"][variant] = variant_result(scratch, variant, time.perf_counter() - start)
+        seconds = time.perf_counter() - start
+        results["variants"][variant] = variant_result(scratch, variant, seconds, 0)
         results["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+        stem.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
+        stem.with_suffix(".md").write_text(markdown(results, args.classes))
+    if len(variants) > 1:  # every variant against the first, on the same test images
+        found = comparisons(scratch, variants, list(range(args.seeds)), results["classes"])
+        results["differences"] = {
+            v: {m: c[m]["sentence"] for m in ("accuracy", "macro_f1")} | {"mcnemar": c["mcnemar"]}
+            for v, c in found.items()
+        }
         stem.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
         stem.with_suffix(".md").write_text(markdown(results, args.classes))
     print(stem.with_suffix(".md").read_text())

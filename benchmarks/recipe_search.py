@@ -4,7 +4,8 @@
                                        [--data NPZ] [--processes N] [--out FILE]
 
 A recipe is a variant's overrides, as under `variants:` in params.yaml (`model:` and `train:`
-over the base sections). Without --recipes, the built-in grid below over `main` on the default
+over the base sections), run once: its `train.seed` names the run's seed (default: the first of
+train.seeds). Without --recipes, the built-in grid below over `main` on the default
 synthetic data (needs data/merged/dataset.npz: run `make repro` or `dvc repro merge` first; about
 5 minutes on 2 CPU cores). With --recipes benchmarks/recipes/fer2013.yaml and the scratch project
 that `benchmarks/real.py --keep DIR` leaves (--params DIR/params.yaml --data
@@ -63,15 +64,17 @@ def builtin_recipes(params: Params) -> dict[str, dict]:
 def score(name: str, overrides: dict, params_file: Path, data: Path, threads: int) -> dict:
     """Train one recipe and score it on validation (runs in a worker process)."""
     params = load_params(params_file)
-    params.variants[name] = {**overrides, "train": {**overrides.get("train", {})}}
+    train_overrides = {**overrides.get("train", {})}
+    seed = train_overrides.pop("seed", params.train.seeds[0])  # a recipe is one run: its seed
+    params.variants[name] = {**overrides, "train": train_overrides}
     if threads:
         params.variants[name]["train"].setdefault("threads", threads)
-    variant = params.variant(name)  # validated exactly as a variant in params.yaml would be
+    variant = params.variant(name).with_seed(seed)  # validated as a variant in params.yaml
     merged = load_merged(data)
     start = time.perf_counter()
     trained = train(variant, merged)
     device = pick_device(variant.train.device)
-    val = predict_split(trained.model, merged, variant.train, device, "val")
+    val = predict_split(trained.model, merged, variant, device, "val")
     metrics = classification_metrics(val.actual, val.predicted, merged.classes)
     return {
         "recipe": name,

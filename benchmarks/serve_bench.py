@@ -32,7 +32,7 @@ from pathlib import Path
 import requests
 from predict_bench import ROOT, model_file, write_photos  # also puts src/ and tests/ on sys.path
 
-from expressions.serving.classifier import load_classifier
+from expressions.serving.choose import load_classifier
 from expressions.serving.detect import DETECTORS, make_detector
 from expressions.serving.limits import Limits
 from expressions.serving.predict import predict

@@ -1,54 +1,51 @@
-"""evaluate@<variant>: the model on the test split -> metrics/test/<variant>.json, plots/<variant>/.
+"""evaluate@<variant>: the variant's runs (one per seed) -> its headline metrics over seeds.
 
-Reads configs/<variant>.json, models/<variant>/model.pt, data/merged/dataset.npz and its
-manifest.csv (which dataset each image comes from). Writes metrics/test/<variant>.json (Table 2:
-accuracy, macro and micro P/R/F1, what `dvc metrics` compares), metrics/tables/<variant>.json
-(Table 1 per class, the test split by source dataset, test images, speed),
-plots/<variant>/confusion.csv
-(for DVC's confusion template) and plots/<variant>/predictions.csv (one row per test image with
-every class probability, for the confusion figure and the error gallery).
+Reads params.yaml (train.seeds), metrics/runs/<variant>/seed-<seed>/{test.json,
+predictions.csv} of every seed. Writes metrics/test/<variant>.json (what `dvc metrics` compares:
+accuracy and the macro scores, each the mean over seeds, with the sd of accuracy and macro F1),
+metrics/tables/<variant>.json (per class and per source dataset over seeds, each run's numbers,
+the bootstrap 95 % intervals) and plots/<variant>/confusion.csv (the first seed's, for DVC's
+confusion plot).
 """
 
-from expressions.analysis.evaluation import predict_split, predictions_frame
-from expressions.analysis.metrics import (
-    by_source,
-    classification_metrics,
-    format_tables,
-    split_headline,
-)
-from expressions.config import load_variant
+import json
+
+import pandas as pd
+
+from expressions.analysis.seeds import summarize
+from expressions.config import load_params
 from expressions.core import cli, paths
 from expressions.core.atomic import write_json, write_text
-from expressions.data.dataset import load_merged, load_sources
-from expressions.training.device import make_deterministic, pick_device, set_threads
-from expressions.training.model_file import load_model
+from expressions.core.errors import AnalysisError
+
+
+def read_run(name: str, seed: int) -> tuple[dict, pd.DataFrame]:
+    metrics, predictions = paths.run_metrics(name, seed), paths.run_predictions(name, seed)
+    if not metrics.is_file() or not predictions.is_file():
+        raise AnalysisError(f"{metrics.parent} is incomplete; run `dvc repro test@{name}-{seed}`")
+    return json.loads(metrics.read_text()), pd.read_csv(predictions, keep_default_na=False)
 
 
 def main(argv: list[str]) -> None:
     parser = cli.parser(__doc__)
     parser.add_argument("variant", help="a variant named in params.yaml variants")
     name = parser.parse_args(argv).variant
-    spec = load_variant(name).train
-    make_deterministic()
-    set_threads(spec.threads)
-    device = pick_device(spec.device)
-    loaded = load_model(paths.model(name), device)
-    model, variant = loaded.model, loaded.variant
-    merged = load_merged(paths.DATASET)
-    predictions = predict_split(model, merged, spec, device)
-    frame = predictions_frame(predictions, variant.classes)
-    frame["dataset"] = load_sources(paths.MANIFEST, len(merged.y))[predictions.index]
-    metrics = classification_metrics(predictions.actual, predictions.predicted, variant.classes)
-    metrics["by_source"] = by_source(predictions.actual, predictions.predicted, frame["dataset"])
-    metrics["speed"] = {"images_per_s": round(predictions.images_per_s, 1)}
-    headline, tables = split_headline(metrics)
+    variant = load_params().variant(name)
+    runs = {seed: read_run(name, seed) for seed in variant.train.seeds}
+    headline, tables = summarize(
+        {s: r[0] for s, r in runs.items()}, {s: r[1] for s, r in runs.items()}, variant.classes
+    )
     write_json(paths.test_metrics(name), headline)
     write_json(paths.tables(name), tables)
-    plots = paths.PLOTS / name
-    write_text(plots / "confusion.csv", frame[["actual", "predicted"]].to_csv(index=False))
-    write_text(plots / "predictions.csv", frame.to_csv(index=False, float_format="%.6f"))
-    print(format_tables(metrics))
-    print(f"Test Accuracy of the model on the test images: {100 * metrics['accuracy']:.2f} %")
+    first = runs[variant.train.seeds[0]][1]
+    write_text(
+        paths.PLOTS / name / "confusion.csv", first[["actual", "predicted"]].to_csv(index=False)
+    )
+    low, high = tables["intervals"]["accuracy"]
+    print(
+        f"{name}: accuracy {headline['accuracy']:.4f} +- {headline['accuracy_sd']:.4f} over "
+        f"{headline['seeds']} seed(s), 95 % interval [{low:.4f}, {high:.4f}]"
+    )
 
 
 if __name__ == "__main__":

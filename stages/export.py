@@ -1,4 +1,5 @@
-"""export@<variant>: models/<variant>/model.pt -> models/<variant>/model.onnx.
+"""export@<variant>: models/<variant>/seed-<seed>/model.pt -> model.onnx beside it (the first of
+train.seeds, as dvc.yaml runs it).
 
 The ONNX file has a dynamic batch axis and carries the class names, image size, input scaling,
 temperature and mirror averaging in its metadata, so onnxruntime alone can use it.
@@ -10,12 +11,10 @@ from expressions.training.model_file import load_model
 
 
 def main(argv: list[str]) -> None:
-    parser = cli.parser(__doc__)
-    parser.add_argument("variant", help="a variant named in params.yaml variants")
-    args = parser.parse_args(argv)
-    source = paths.model(args.variant)
+    name, seed = cli.run_arguments(__doc__, argv)
+    source = paths.model(name, seed)
     loaded = load_model(source)
-    target = paths.onnx_model(args.variant)
+    target = paths.onnx_model(name, seed)
     export_onnx(loaded, target)
     print(f"export: {source} -> {target}")
 

@@ -1,10 +1,10 @@
-"""release: the variant named by release.variant -> models/release/ (a registered model).
+"""release: release.variant's first-seed run -> models/release/ (a registered model).
 
-Reads params.yaml (release, labels), models/<variant>/model.pt, data/merged/dataset.npz (the
-validation split, for the temperature), the variant's test metrics (metrics/test/<variant>.json,
-metrics/tables/<variant>.json) and metrics/data.json. Writes models/release/{model.pt,
-model.onnx, model_card.json, MODEL_CARD.md, reliability.png} and metrics/release.json (temperature, ECE
-before/after).
+Reads params.yaml (release, labels, train.seeds), models/<variant>/seed-<seed>/model.pt,
+data/merged/dataset.npz (the validation split, for the temperature), that run's test metrics
+(metrics/runs/<variant>/seed-<seed>/test.json) and metrics/data.json. Writes
+models/release/{model.pt, model.onnx, model_card.json, MODEL_CARD.md, reliability.png} and
+metrics/release.json (temperature, ECE before/after).
 """
 
 import json
@@ -17,7 +17,7 @@ from expressions.config import load_params
 from expressions.core import cli, paths
 from expressions.core.atomic import write_json
 from expressions.data.dataset import load_merged
-from expressions.release.bundle import calibrate, test_metrics, write_release
+from expressions.release.bundle import calibrate, run_metrics, write_release
 from expressions.release.card import card_facts
 from expressions.release.export import INPUT_SCALING
 from expressions.release.reliability import reliability_diagram
@@ -28,14 +28,15 @@ def main(argv: list[str]) -> None:
     cli.parser(__doc__).parse_args(argv)
     params = load_params()
     settings = params.release
-    loaded = load_model(paths.model(settings.variant))
+    seed = params.variant(settings.variant).train.seeds[0]
+    loaded = load_model(paths.model(settings.variant, seed))
     variant = loaded.variant
     x_val, y_val = load_merged(paths.DATASET).part("val")
     calib, before, after = calibrate(loaded.model, variant, x_val, y_val, settings.ece_bins)
     totals = json.loads(paths.DATA_TOTALS.read_text()) if paths.DATA_TOTALS.is_file() else None
     facts = card_facts(
         variant,
-        test_metrics(settings.variant),
+        run_metrics(settings.variant, seed),
         asdict(calib),
         loaded.origins or {},
         params.labels.map,

@@ -1,8 +1,9 @@
 """report: every variant's metrics, curves and confusions -> metrics/report.md and report.json.
 
-Reads params.yaml (variants), metrics/data.json, metrics/test/<variant>.json,
-plots/<variant>/confusion.csv and dvclive/<variant>/ for each variant (default: every variant
-in params.yaml, in order).
+Reads params.yaml (variants, train.seeds), metrics/data.json, and for each variant (default:
+every variant in params.yaml, in order; the first is the one the others are compared with)
+metrics/test/<variant>.json, metrics/tables/<variant>.json, every run's predictions in
+metrics/runs/<variant>/, plots/<variant>/confusion.csv and the first seed's dvclive/ curves.
 """
 
 from pathlib import Path
@@ -18,9 +19,10 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--root", type=Path, default=Path("."), help="project root to read")
     parser.add_argument("--out", type=Path, default=paths.REPORT_MD.parent, help="report folder")
     args = parser.parse_args(argv)
-    variants = args.variants or list(load_params(args.root / paths.PARAMS).variants)
+    params = load_params(args.root / paths.PARAMS)
+    variants = args.variants or list(params.variants)
     md, js = args.out / paths.REPORT_MD.name, args.out / paths.REPORT_JSON.name
-    write_report(args.root, variants, md, js)
+    write_report(args.root, variants, md, js, params.train.seeds)
     print(f"report: wrote {md} and {js}")
 
 

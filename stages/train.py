@@ -1,9 +1,10 @@
-"""train@<variant>: configs/<variant>.json + data/merged/dataset.npz -> models/<variant>/model.pt.
+"""train@<variant>-<seed>: configs/<variant>.json + data/merged/dataset.npz
+-> models/<variant>/seed-<seed>/model.pt, one run of the variant with one of train.seeds.
 
-Also writes metrics/training/<variant>.json (kept epoch, speed: a timing, not a DVC metric),
-dvclive/<variant>/ (per-epoch losses and accuracy) and, while it runs, the resume
-point checkpoints/<variant>/last.pt. Runs as one process, or unchanged under
-`torchrun --nproc_per_node N stages/train.py <variant>`.
+Also writes metrics/training/<variant>/seed-<seed>.json (kept epoch, speed: a timing, not a DVC
+metric), dvclive/<variant>/seed-<seed>/ (per-epoch losses and accuracy) and, while it runs, the
+resume point checkpoints/<variant>/seed-<seed>/last.pt. Runs as one process, or unchanged under
+`torchrun --nproc_per_node N stages/train.py <variant> --seed <seed>`.
 """
 
 from pathlib import Path
@@ -21,11 +22,9 @@ from expressions.training.model_file import save_model
 
 
 def main(argv: list[str]) -> None:
-    parser = cli.parser(__doc__)
-    parser.add_argument("variant", help="a variant named in params.yaml variants")
-    name = parser.parse_args(argv).variant
-    variant = load_variant(name)
-    checkpoint = paths.checkpoint(name)
+    name, seed = cli.run_arguments(__doc__, argv)
+    variant = load_variant(name).with_seed(seed)
+    checkpoint = paths.checkpoint(name, seed)
     processes = worker_count(variant.train.processes)
     if processes > 1 and not under_launcher():  # start the workers; they re-enter main()
         return run_workers(Path(__file__), argv, processes, checkpoint)
@@ -37,12 +36,12 @@ def main(argv: list[str]) -> None:
             merged,
             fingerprint=fingerprint(variant, paths.DATASET, code),
             checkpoint=checkpoint,
-            live_dir=paths.LIVE / name,
+            live_dir=paths.live(name, seed),
             runtime=runtime,
         )
         if runtime.main:
-            save_model(paths.model(name), trained.model, variant, origins=merged.origins)
-            write_json(paths.training_log(name), training_summary(trained))
+            save_model(paths.model(name, seed), trained.model, variant, origins=merged.origins)
+            write_json(paths.training_log(name, seed), training_summary(trained))
             checkpoint.unlink(missing_ok=True)  # kept only to resume an interrupted run
             print(f"training: {trained.images_per_s:.0f} images/s; kept epoch {trained.kept_epoch}")
 

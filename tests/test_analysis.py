@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from collections import OrderedDict
 
 import numpy as np
@@ -13,8 +11,12 @@ import torch
 from torch import nn
 
 from expressions.analysis import confusion, error_gallery, feature_maps, variant_figures
+from expressions.config import parse_params
+from expressions.core import paths
 from expressions.core.errors import AnalysisError
 from expressions.data.dataset import SPLITS, save_merged
+from expressions.training.model import build_model
+from expressions.training.model_file import save_model
 from helpers.builders import (
     CLASSES,
     capture_figures,
@@ -23,6 +25,7 @@ from helpers.builders import (
     make_merged,
     png_size,
 )
+from helpers.e2e import tiny_params
 
 
 class TinyNet(nn.Module):
@@ -196,26 +199,19 @@ def test_analyze_writes_all_outputs(tmp_path, monkeypatch):
     assert pairs["count"].sum() == len(wrong)  # few errors: every pair fits in the top 5
 
 
-def test_analyze_stage_loads_the_model_through_the_model_module(tmp_path, monkeypatch):
-    merged = make_merged()
-    save_merged(tmp_path / "data" / "merged" / "dataset.npz", merged)
-    (tmp_path / "plots" / "main").mkdir(parents=True)
-    make_predictions(merged).to_csv(tmp_path / "plots" / "main" / "predictions.csv", index=False)
-    (tmp_path / "models" / "main").mkdir(parents=True)
-    (tmp_path / "models" / "main" / "model.pt").write_bytes(b"weights")
-    calls = []
-
-    def load_model(path, device="cpu"):
-        calls.append((path, device))
-        return types.SimpleNamespace(model=TinyNet(depth=2))
-
-    fake = types.ModuleType("expressions.training.model_file")
-    fake.load_model = load_model
-    monkeypatch.setitem(sys.modules, "expressions.training.model_file", fake)
+def test_analyze_stage_draws_the_runs_model_and_predictions(tmp_path, monkeypatch):
+    merged = make_merged(side=16)
+    save_merged(tmp_path / paths.DATASET, merged)
+    predictions = tmp_path / paths.run_predictions("main", 1)
+    predictions.parent.mkdir(parents=True)
+    make_predictions(merged).to_csv(predictions, index=False)
+    params = tiny_params(**{"data.image_size": 16, "model.channels": [4, 5, 6, 6, 6]})
+    variant = parse_params(params).variant("main").with_seed(1)
+    model = build_model(variant.model, len(CLASSES), 16)
+    save_model(tmp_path / paths.model("main", 1), model, variant)
     monkeypatch.chdir(tmp_path)
     stage = load_stage("analyze")
-    stage.main(["main"])
-    assert calls and calls[0][1] == "cpu"
-    assert png_size(tmp_path / "plots" / "main" / "feature_maps.png") == (1150, 620)
-    with pytest.raises(AnalysisError, match=r"run `dvc repro train@variant1` first"):
+    stage.main(["main", "--run-seed", "1"])
+    assert png_size(tmp_path / "plots" / "main" / "feature_maps.png") == (1590, 620)  # 3 blocks
+    with pytest.raises(AnalysisError, match=r"run `dvc repro train@variant1-0` first"):
         stage.main(["variant1"])

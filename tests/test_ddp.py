@@ -31,7 +31,7 @@ def test_two_gloo_processes_train_like_one_and_evaluate_alike(tmp_path):
     # Augmentation and class weights on: both must be cut from the same global batch.
     variant = tiny(dropout=0.0, epochs=2, augment=True, balance="weighted_loss")
     (tmp_path / "configs").mkdir()
-    (tmp_path / "configs" / "tiny.json").write_text(variant.to_json())
+    (tmp_path / "configs" / "tiny.json").write_text(variant.shared_json())
     # 113 training images: the last global batch holds one, so rank 1's share of it is empty.
     dataset = tmp_path / "data" / "merged" / "dataset.npz"
     save_merged(dataset, quadrants(n=189))
@@ -43,31 +43,34 @@ def test_two_gloo_processes_train_like_one_and_evaluate_alike(tmp_path):
     )
 
     assert done.stdout.count("Epoch [") == 2  # rank 0 alone prints
-    assert sorted(p.name for p in (tmp_path / "models" / "tiny").iterdir()) == ["model.pt"]
-    rows = (tmp_path / "dvclive" / "tiny" / "plots" / "metrics" / "val_loss.tsv").read_text()
+    run = tmp_path / "models" / "tiny" / "seed-0"
+    assert sorted(p.name for p in run.iterdir()) == ["model.pt"]
+    live = tmp_path / "dvclive" / "tiny" / "seed-0"
+    rows = (live / "plots" / "metrics" / "val_loss.tsv").read_text()
     assert len(rows.splitlines()) == 1 + 2
-    assert not (tmp_path / "checkpoints" / "tiny" / "last.pt").exists()
+    assert not (tmp_path / "checkpoints" / "tiny" / "seed-0" / "last.pt").exists()
     assert not list(tmp_path.rglob(".tmp-*"))
 
     single = train(variant, load_merged(dataset))
-    ddp = load_model(tmp_path / "models" / "tiny" / "model.pt").model
+    ddp = load_model(run / "model.pt").model
     expected = single.model.state_dict()
     for name, value in ddp.state_dict().items():
         torch.testing.assert_close(value, expected[name], rtol=1e-4, atol=1e-5, msg=name)
-    logged = json.loads((tmp_path / "dvclive" / "tiny" / "metrics.json").read_text())
+    logged = json.loads((live / "metrics.json").read_text())
     assert logged["val_acc"] == single.history[-1]["val_acc"]
     assert abs(logged["val_loss"] - single.history[-1]["val_loss"]) < 1e-5
 
-    stage(tmp_path, sys.executable, str(ROOT / "stages" / "evaluate.py"), "tiny")
-    table = pd.read_csv(tmp_path / "plots" / "tiny" / "predictions.csv")
-    alone = predict_split(single.model, load_merged(dataset), variant.train, torch.device("cpu"))
+    stage(tmp_path, sys.executable, str(ROOT / "stages" / "test.py"), "tiny")
+    table = pd.read_csv(tmp_path / "metrics" / "runs" / "tiny" / "seed-0" / "predictions.csv")
+    alone = predict_split(single.model, load_merged(dataset), variant, torch.device("cpu"))
     assert table["index"].tolist() == alone.index.tolist()
     assert (table["predicted"] == [variant.classes[i] for i in alone.predicted]).all()
-    metrics = json.loads((tmp_path / "metrics" / "tables" / "tiny.json").read_text())
+    metrics = json.loads(
+        (tmp_path / "metrics" / "runs" / "tiny" / "seed-0" / "test.json").read_text()
+    )
     assert (
         metrics["test_images"]
         == len(table)
-        == len(pd.read_csv(tmp_path / "plots/tiny/confusion.csv"))
         == sum(s["images"] for s in metrics["by_source"].values())
     )
     assert table["dataset"].tolist() == sources["dataset"][table["index"]].tolist()

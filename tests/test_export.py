@@ -12,13 +12,17 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import pytest
+import torch
 from PIL import Image
 
 from expressions.data.images import to_model_input
+from expressions.data.views import apply, views
+from expressions.release.compact import compact_model_file, compact_onnx
 from expressions.release.export import INPUT_SCALING, export_onnx
 from expressions.serving.classifier import OnnxClassifier
 from expressions.serving.torch_model import TorchClassifier
-from expressions.training.model_file import load_model
+from expressions.training.batches import as_input, as_view
+from expressions.training.model_file import load_model, save_model
 from helpers.photos import group_photo, save_tiny_model, tiny_variant
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,7 +76,7 @@ def test_temperature_and_mirror_averaging_travel_in_the_metadata(tmp_path):
     assert variant.train.tta_flip
     export_onnx(replace(loaded, temperature=2.5), tmp_path / "model.onnx")
     onnx = OnnxClassifier.load(tmp_path / "model.onnx")
-    assert (onnx.temperature, onnx.tta_flip) == (2.5, True)
+    assert onnx.temperature == 2.5 and [v.mirror for v in onnx.views] == [False, True]
     torch_model = TorchClassifier.load(pt)
     torch_model.temperature = 2.5
     x = faces(9, variant.image_size)
@@ -121,19 +125,19 @@ def test_a_broken_onnx_file_is_one_sentence(tmp_path):
 
 
 def test_export_stage_script_writes_model_onnx(tmp_path):
-    save_tiny_model(tmp_path / "models" / "main" / "model.pt")
+    save_tiny_model(tmp_path / "models" / "main" / "seed-0" / "model.pt")
     done = subprocess.run(
         [sys.executable, str(ROOT / "stages" / "export.py"), "main"],
         capture_output=True, text=True, env={"PYTHONPATH": str(ROOT / "src")}, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert OnnxClassifier.load(tmp_path / "models" / "main" / "model.onnx").classes == (
+    assert OnnxClassifier.load(tmp_path / "models" / "main" / "seed-0" / "model.onnx").classes == (
         tiny_variant().classes
     )
 
 
 def test_a_model_folder_runs_with_onnxruntime_by_default_and_torch_on_request(tmp_path):
-    from expressions.serving.classifier import load_classifier
+    from expressions.serving.choose import load_classifier
 
     pt = save_tiny_model(tmp_path / "model.pt")
     loaded = load_model(pt)
@@ -145,3 +149,40 @@ def test_a_model_folder_runs_with_onnxruntime_by_default_and_torch_on_request(tm
     export_onnx(loaded, tmp_path / "model.onnx")
     (tmp_path / "model.pt").unlink()
     assert isinstance(load_classifier(tmp_path), OnnxClassifier)  # only the ONNX file shipped
+
+
+def test_ten_crop_views_agree_between_numpy_and_pytorch():
+    faces = np.random.default_rng(0).integers(0, 256, (5, 24, 24), dtype=np.uint8)
+    x = as_input(torch.from_numpy(faces))
+    chosen = views(24, flip=True, crops=True, crop=0.9)
+    assert len(chosen) == 10 and {v.window[2] for v in chosen} == {22}
+    for view in chosen:
+        np.testing.assert_allclose(apply(faces, view), as_view(x, view).numpy(), atol=1e-5)
+
+
+def test_a_ten_crop_model_predicts_alike_in_onnxruntime_and_pytorch(tmp_path):
+    pt = save_tiny_model(tmp_path / "model.pt", "tuned")
+    loaded = load_model(pt)
+    crops = replace(loaded.variant, train=replace(loaded.variant.train, tta_crops=True))
+    save_model(pt, loaded.model, crops)
+    export_onnx(load_model(pt), tmp_path / "model.onnx")
+    onnx, torch_model = OnnxClassifier.load(tmp_path / "model.onnx"), TorchClassifier.load(pt)
+    assert len(onnx.views) == len(torch_model.views) == 10
+    x = faces(9, crops.image_size)
+    assert np.abs(onnx.proba(x) - torch_model.proba(x)).max() <= 1e-4
+
+
+def test_compact_files_are_about_half_the_size_and_predict_alike(tmp_path):
+    pt = save_tiny_model(tmp_path / "model.pt", "lite0")
+    export_onnx(load_model(pt), tmp_path / "model.onnx")
+    small = tmp_path / "small"
+    small.mkdir()
+    compact_model_file(pt, small / "model.pt")
+    compact_onnx(tmp_path / "model.onnx", small / "model.onnx")
+    for name in ("model.pt", "model.onnx"):
+        ratio = (small / name).stat().st_size / (tmp_path / name).stat().st_size
+        assert 0.45 < ratio < 0.6, (name, ratio)
+    x = faces(7, tiny_variant("lite0").image_size)
+    full = TorchClassifier.load(pt).proba(x)
+    assert np.abs(TorchClassifier.load(small / "model.pt").proba(x) - full).max() <= 1e-3
+    assert np.abs(OnnxClassifier.load(small / "model.onnx").proba(x) - full).max() <= 1e-3

@@ -11,6 +11,7 @@ import pytest
 from scipy import stats
 from sklearn.metrics import f1_score
 
+from expressions.analysis import intervals
 from expressions.analysis.intervals import (
     bootstrap_interval,
     describe_difference,
@@ -273,3 +274,19 @@ def test_mean_sd_over_seeds():
     assert mean_sd([0.75]) == (0.75, 0.0)
     with pytest.raises(ValueError):
         mean_sd([])
+
+
+def test_over_seeds_the_interval_is_the_means_and_pairing_cancels_what_runs_share():
+    rng = np.random.default_rng(5)
+    truth = rng.integers(0, 3, 600)
+    runs = np.stack([np.where(rng.random(600) < p, truth, (truth + 1) % 3) for p in (0.7, 0.8)])
+    low, high = intervals.bootstrap_interval(truth, runs, "accuracy", 3)
+    mean = float(np.mean([(run == truth).mean() for run in runs]))
+    assert low < mean < high
+    single = intervals.bootstrap_interval(truth, runs[0], "accuracy", 3)
+    assert single != (low, high)  # one run is not the mean of two
+    same = intervals.paired_difference(truth, runs, runs[::-1].copy(), "accuracy", 3)
+    assert same.difference == 0 and same.low == same.high == 0  # the same runs, in another order
+    diff = intervals.paired_difference(truth, runs[:1], runs, "accuracy", 3)
+    assert diff.difference == pytest.approx(mean - (runs[0] == truth).mean())
+    assert diff.low <= diff.difference <= diff.high

@@ -137,20 +137,21 @@ def test_tiny_classes_do_not_break_the_split(n):
     assert (result.manifest["class"] == "Angry").sum() == n
 
 
-def test_a_map_entry_that_matches_no_label_names_the_labels_there_are():
+def test_map_entries_that_match_no_label_are_named_together_with_the_labels_there_are():
     ck = part("ck48", ["anger", "happy", "contempt"] * 4, [""] * 12)
+    jaffe = part("jaffe", ["HAP", "ANG"] * 4, [""] * 8)
+    label_map = {
+        "ck48": {"angry": "Angry", "happiness": "Happy", "contempt": "Angry"},
+        "jaffe": {"HAP": "Happy", "angr": "Angry"},
+    }
     with pytest.raises(ConfigError) as err:
-        merge_parts(
-            [ck],
-            ("Angry", "Happy"),
-            {"ck48": {"angry": "Angry", "happiness": "Happy"}},
-            0,
-            0.25,
-            0.2,
-        )
-    assert str(err.value).startswith(
-        "labels.map.ck48.angry matches no label of dataset ck48; its labels are anger, "
-    )  # closest first
+        merge_parts([ck, jaffe], ("Angry", "Happy"), label_map, 0, 0.25, 0.2)
+    assert str(err.value) == (
+        "labels.map.ck48.angry and labels.map.ck48.happiness match no label of dataset ck48; "
+        "its labels are anger, happy, contempt (closest first); "
+        "labels.map.jaffe.angr matches no label of dataset jaffe; its labels are ANG, HAP "
+        "(closest first)"
+    )
 
 
 def test_a_class_left_without_images_stops_the_merge():

@@ -15,6 +15,7 @@ from expressions.analysis.metrics import (
     format_tables,
     harmonic_mean,
 )
+from expressions.data.views import views
 
 CLASSES = ("Angry", "Engaged", "Happy", "Neutral")
 ACTUAL = [0, 0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 3]
@@ -78,7 +79,7 @@ def test_tta_averages_the_probabilities_of_the_image_and_its_mirror():
     model, cpu = LeftMinusRight(), torch.device("cpu")
     plain = predict_proba(model, x, 2, cpu)
     mirrored = predict_proba(model, x[:, :, ::-1], 2, cpu)
-    tta = predict_proba(model, x, 2, cpu, tta_flip=True)
+    tta = predict_proba(model, x, 2, cpu, views=views(8, flip=True, crops=False, crop=1.0))
     np.testing.assert_allclose(tta, (plain + mirrored) / 2, rtol=1e-6)
     np.testing.assert_allclose(tta[:, 0], tta[:, 1], rtol=1e-6)  # this model's bias cancels
     np.testing.assert_allclose(plain.sum(1), 1, rtol=1e-6)

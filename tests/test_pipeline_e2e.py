@@ -1,55 +1,46 @@
 """The README's promises, end to end, with the real dvc on the embedded synthetic data.
 
-One repository is built per module and the steps run in order, as a user types them:
-repro, repro again, an experiment with a changed kernel, then the comparison commands.
+The module works on a copy of the session's tiny pipeline (`baseline`: one `dvc repro`, then a
+commit) and runs the steps in order, as a user types them: repro again, an edit of the code, a
+bad param, the report, plots of an experiment, a new variant. The README's own flows (the
+kernel experiment, seeds, comparing, the way back) run in tests/test_readme_e2e.py.
 """
 
 import json
-import re
 
 import pytest
 from PIL import Image
 
-from expressions.config import read_yaml, write_yaml
-from helpers.e2e import Project, tiny_params
+from expressions.core.sourcefiles import code_note
+from helpers.e2e import DATASETS, ROOT, VARIANTS, Project, ran
 
 pytestmark = pytest.mark.e2e
 
-VARIANTS = ("main", "variant1", "variant2", "tuned")
-
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    return Project(tmp_path_factory.mktemp("pipeline"), tiny_params())
+def project(baseline, tmp_path_factory):
+    return Project.copy(baseline, tmp_path_factory.mktemp("pipeline"))
 
 
-def ran_stages(output: str) -> set[str]:
-    return set(re.findall(r"Running stage '([^']+)'", output))
-
-
-@pytest.fixture(scope="module")
-def first_repro(project):
-    done = project.dvc("repro")
-    project.commit("first run")
-    return done
-
-
-def test_repro_runs_every_stage_and_writes_metrics(project, first_repro):
-    stages = ran_stages(first_repro.stdout)
-    for dataset in ("rafdb", "oahega", "fed2023"):
+def test_repro_runs_every_stage_and_writes_metrics(project):
+    stages = ran(project.first)
+    for dataset in DATASETS:
         assert {f"download@{dataset}", f"clean@{dataset}"} <= stages
     for variant in VARIANTS:
-        assert {f"resolve@{variant}", f"train@{variant}", f"evaluate@{variant}"} <= stages
-        metrics = json.loads((project.path / f"metrics/test/{variant}.json").read_text())
-        assert metrics["accuracy"] > 0.25  # four classes: above chance
-        tables = json.loads((project.path / f"metrics/tables/{variant}.json").read_text())
+        runs = {f"train@{variant}-0", f"test@{variant}-0"}
+        assert {f"resolve@{variant}", *runs, f"evaluate@{variant}"} <= stages
+        metrics = project.read_json(f"metrics/test/{variant}.json")
+        assert metrics["accuracy"] > 0.25 and metrics["seeds"] == 1  # four classes: above chance
+        tables = project.read_json(f"metrics/tables/{variant}.json")
         assert set(tables["per_class"]) == {"Angry", "Engaged", "Happy", "Neutral"}
-    assert "Epoch [2/2], Validation Loss: " in first_repro.stdout
-    assert "Test Accuracy of the model on the test images: " in first_repro.stdout
+        low, high = tables["intervals"]["accuracy"]
+        assert low <= metrics["accuracy"] <= high
+    assert "Epoch [2/2], Validation Loss: " in project.first.stdout
+    assert "Test Accuracy of the model on the test images: " in project.first.stdout
 
 
-def test_every_file_is_accounted_for(project, first_repro):
-    data = json.loads((project.path / "metrics/data.json").read_text())
+def test_every_file_is_accounted_for(project):
+    data = project.read_json("metrics/data.json")
     for counts in data["datasets"].values():
         assert counts["files"] == counts["skipped"] + counts["decoded"]
         assert counts["decoded"] == counts["unmapped"] + counts["duplicates"] + counts["kept"]
@@ -58,29 +49,50 @@ def test_every_file_is_accounted_for(project, first_repro):
     assert data["total"]["files"] == raw_files - 2  # RAF-DB's two label CSVs are not images
 
 
-def test_second_repro_runs_nothing(project, first_repro):
+def test_second_repro_runs_nothing(project):
     done = project.dvc("repro")
-    assert ran_stages(done.stdout) == {f"locate@{d}" for d in ("rafdb", "oahega", "fed2023")}
-    assert "Stage 'train@main' didn't change, skipping" in done.stdout
+    assert ran(done) == {f"locate@{d}" for d in DATASETS}
+    assert "Stage 'train@main-0' didn't change, skipping" in done.stdout
     assert project.run("git", "status", "--porcelain").stdout.strip() == ""
 
 
-def test_kernel_experiment_retrains_only_what_it_changes(project, first_repro):
-    done = project.dvc("exp", "run", "-n", "kernel4", "-S", "model.kernel=4")
-    stages = ran_stages(done.stdout)
-    assert {"train@main", "train@variant2", "train@tuned", "evaluate@main"} <= stages
-    assert "train@variant1" not in stages and "clean@rafdb" not in stages
-    assert "Stage 'train@variant1' didn't change, skipping" in done.stdout
-    shown = project.dvc("exp", "show", "--json").stdout
-    assert "kernel4" in shown
-    diff = json.loads(project.dvc("metrics", "diff", "HEAD", "kernel4", "--json").stdout)
-    assert "metrics/test/main.json" in diff
+def changed(project: Project) -> set[str]:
+    """The stages `dvc status` lists, less the locate@ stages, which always run."""
+    lines = project.dvc("status").stdout.splitlines()
+    named = {line[:-1] for line in lines if line.endswith(":") and not line.startswith((" ", "\t"))}
+    return {s for s in named if not s.startswith("locate@")}
 
 
-def test_bad_param_stops_with_one_sentence(project, first_repro):
-    params = read_yaml(project.path / "params.yaml")
-    params["model"]["kernel"] = 0
-    write_yaml(project.path / "params.yaml", params)
+def runs_file(script: str, module: str) -> bool:
+    return module in code_note(ROOT / "stages" / f"{script}.py", ROOT)
+
+
+def test_editing_a_module_reruns_exactly_the_stages_that_run_it(project):
+    """The web app runs in no stage: editing it changes the `code` stage (which reads every
+    module, in about a second) and nothing else. Editing the training loop changes exactly the
+    stages whose scripts import it, once `code` has re-written the notes."""
+    web = project.path / "src/expressions/serving/web.py"
+    web.write_text(web.read_text() + "\n# an edit no stage runs\n")
+    try:
+        assert changed(project) == {"code"}
+        assert ran(project.dvc("repro")) == {"code", *(f"locate@{d}" for d in DATASETS)}
+        assert changed(project) == set()
+        loop = "src/expressions/training/loop.py"
+        (project.path / loop).write_text((project.path / loop).read_text() + "\n# an edit\n")
+        project.dvc("repro", "code")
+        stages = project.dvc("stage", "list", "--name-only").stdout.split()
+        expected = {s for s in stages if runs_file(s.split("@")[0], loop)}
+        assert changed(project) == expected
+        assert "train@main-0" in expected and "merge" not in expected
+        assert "test@main-0" not in expected  # evaluating a model runs no training loop
+    finally:
+        project.run("git", "checkout", "--", "src")
+        project.dvc("repro", "code")
+    assert changed(project) == set()
+
+
+def test_bad_param_stops_with_one_sentence(project):
+    project.edit_params(**{"model.kernel": 0})
     try:
         done = project.dvc("repro", check=False)
     finally:
@@ -90,12 +102,14 @@ def test_bad_param_stops_with_one_sentence(project, first_repro):
     assert "Traceback" not in done.stderr + done.stdout
 
 
-def test_report_repeats_the_metrics_and_every_figure_decodes(project, first_repro):
-    report = json.loads((project.path / "metrics/report.json").read_text())
+def test_report_repeats_the_metrics_and_every_figure_decodes(project):
+    project.run("git", "checkout", "HEAD", "--", "params.yaml", "dvc.lock")
+    project.dvc("repro")
+    report = project.read_json("metrics/report.json")
     for variant in VARIANTS:
-        metrics = json.loads((project.path / f"metrics/test/{variant}.json").read_text())
+        metrics = project.read_json(f"metrics/test/{variant}.json")
         assert report["table2"][variant]["accuracy"] == metrics["accuracy"]
-        tables = json.loads((project.path / f"metrics/tables/{variant}.json").read_text())
+        tables = project.read_json(f"metrics/tables/{variant}.json")
         for cls, scores in tables["per_class"].items():
             assert report["table1"][variant][cls]["precision"] == scores["precision"]
         for name in ("confusion", "errors", "feature_maps"):
@@ -106,8 +120,8 @@ def test_report_repeats_the_metrics_and_every_figure_decodes(project, first_repr
     assert "Table 1" in markdown and "Table 2" in markdown and "Epoch [2/2]" in markdown
 
 
-def test_plots_show_and_diff_between_experiments(project, first_repro):
-    project.dvc("exp", "run", "-n", "augmented", "-S", "train.augment=true")
+def test_plots_show_and_diff_between_experiments(project):
+    project.dvc("exp", "run", "-n", "augmented", "-S", "train.augment=true", "evaluate@main")
     shown = project.dvc("plots", "show", "-o", "show_html")
     assert (project.path / "show_html/index.html").stat().st_size > 10_000, shown.stdout
     project.dvc("plots", "diff", "HEAD", "augmented", "-o", "diff_html")
@@ -115,19 +129,18 @@ def test_plots_show_and_diff_between_experiments(project, first_repro):
     assert "augmented" in html and "confusion" in html
 
 
-def test_a_variant_is_one_entry_in_params(project, first_repro):
-    params = read_yaml(project.path / "params.yaml")
-    params["variants"]["narrow"] = {"model": {"hidden": 16}}
-    write_yaml(project.path / "params.yaml", params)
+def test_a_variant_is_one_entry_in_params(project):
+    project.run("git", "checkout", "HEAD", "--", "params.yaml", "dvc.lock")
+    project.edit_params(**{"variants.narrow": {"model": {"hidden": 16}}})
     done = project.dvc("repro")
-    stages = ran_stages(done.stdout)
-    for stage in ("resolve", "train", "evaluate", "analyze"):
-        assert f"{stage}@narrow" in stages
-    assert "report" in stages and "train@main" not in stages
-    report = json.loads((project.path / "metrics/report.json").read_text())
+    stages = ran(done)
+    for stage in ("resolve@narrow", "train@narrow-0", "test@narrow-0", "evaluate@narrow"):
+        assert stage in stages
+    assert "analyze@narrow" in stages and "report" in stages and "train@main-0" not in stages
+    report = project.read_json("metrics/report.json")
     assert list(report["table2"]) == [*VARIANTS, "narrow"]
     assert "| narrow |" in (project.path / "metrics/report.md").read_text()
     shown = json.loads(project.dvc("plots", "show", "--json").stdout)["data"]
     assert "plots/narrow/confusion.csv" in shown
-    assert "dvclive/narrow/plots/metrics/val_loss.tsv" in shown
+    assert "dvclive/narrow/seed-0/plots/metrics/val_loss.tsv" in shown
     assert "plots/narrow/feature_maps.png" in shown

@@ -15,7 +15,7 @@ from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.support.wait import WebDriverWait
 
 from helpers.browser import chromium, console_errors, needs_chromium, screenshot
-from helpers.e2e import Project, tiny_params
+from helpers.e2e import Project
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, needs_chromium]
 
@@ -30,11 +30,8 @@ IMAGES = "return Array.from(document.images).map(i => i.complete ? i.naturalWidt
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    project = Project(tmp_path_factory.mktemp("plots"), tiny_params())
-    project.dvc("repro")
-    project.commit("run")
-    return project
+def project(baseline, tmp_path_factory):
+    return Project.copy(baseline, tmp_path_factory.mktemp("plots"))
 
 
 def plot_kinds(project) -> list[str]:

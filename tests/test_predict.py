@@ -201,7 +201,7 @@ def test_a_folder_of_crops_with_detector_none_gives_evaluations_classes(tmp_path
     loaded = load_model(model)
     net, variant = loaded.model, loaded.variant
     cleaned = clean_files(paths, variant.image_size, 1, workers=1, progress=False)
-    proba = predict_proba(net, cleaned.images, 64, torch.device("cpu"), tta_flip=True)
+    proba = predict_proba(net, cleaned.images, 64, torch.device("cpu"), views=variant.views())
     expected = [variant.classes[i] for i in proba.argmax(1)]
     main(["predict", str(tmp_path / "crops"), "--model", str(model), "--detector", "none",
           "--csv", str(tmp_path / "rows.csv"), "--quiet"])  # fmt: skip
@@ -238,7 +238,7 @@ def test_video_rows_every_nth_frame_with_index_and_time(model, tmp_path, name, c
 def test_many_crops_decoded_in_processes_give_the_rows_threads_give(model, tmp_path):
     """From PROCESS_DECODING_FROM files on, crops decode in a process pool in batches: the rows
     must come back complete, in input order, with the probabilities one thread computes."""
-    from expressions.serving.classifier import load_classifier
+    from expressions.serving.choose import load_classifier
     from expressions.serving.detect import whole_image
     from expressions.serving.predict import PROCESS_DECODING_FROM, predict
 

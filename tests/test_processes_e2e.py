@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from expressions.config import read_yaml, write_yaml
 from expressions.training.model_file import load_model
-from helpers.e2e import BIN, Project, tiny_params
+from helpers.e2e import Project, environment, tiny_params
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +28,7 @@ def project(tmp_path_factory):
 
 
 def weights(project: Project) -> dict[str, torch.Tensor]:
-    model = load_model(project.path / "models" / "main" / "model.pt").model
+    model = load_model(project.path / "models" / "main" / "seed-0" / "model.pt").model
     return model.state_dict()
 
 
@@ -50,9 +49,9 @@ def workers(project: Project, local_rank: int) -> list[int]:
 
 
 def test_two_processes_train_the_weights_of_one(project):
-    project.dvc("repro", "train@main")
+    project.dvc("repro", "train@main-0")
     one = weights(project)
-    done = project.dvc("exp", "run", "-S", "train.processes=2", "train@main")
+    done = project.dvc("exp", "run", "-S", "train.processes=2", "train@main-0")
     assert "cpu x 2 processes" in done.stdout
     assert done.stdout.count("Epoch [2/2]") == 1  # rank 0 alone prints
     two = weights(project)
@@ -60,19 +59,16 @@ def test_two_processes_train_the_weights_of_one(project):
     for name, value in two.items():
         gap = (value.double() - one[name].double()).abs().max().item()
         assert gap <= 1e-5, f"{name}: {gap}"
-    assert "train@main" not in project.dvc("status", "train@main").stdout
+    assert "train@main-0" not in project.dvc("status", "train@main-0").stdout
 
 
 def test_killed_worker_fails_the_stage_and_the_next_run_resumes(project):
-    params = read_yaml(project.path / "params.yaml")
-    params["train"].update(processes=2, epochs=40)
-    write_yaml(project.path / "params.yaml", params)
-    checkpoint = project.path / "checkpoints" / "main" / "last.pt"
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    project.edit_params(**{"train.processes": 2, "train.epochs": 40})
+    checkpoint = project.path / "checkpoints" / "main" / "seed-0" / "last.pt"
     run = subprocess.Popen(
-        ["dvc", "repro", "train@main"],
+        ["dvc", "repro", "train@main-0"],
         cwd=project.path,
-        env=env,
+        env=environment(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -88,13 +84,15 @@ def test_killed_worker_fails_the_stage_and_the_next_run_resumes(project):
     assert run.returncode != 0
     assert (
         f"error: training worker 1 of 2 (pid {victim}) was killed by SIGKILL and the others "
-        "were stopped; run it again to resume from checkpoints/main/last.pt"
+        "were stopped; run it again to resume from checkpoints/main/seed-0/last.pt"
     ) in output
-    assert not (project.path / "models" / "main" / "model.pt").exists()
+    assert not (project.path / "models" / "main" / "seed-0" / "model.pt").exists()
 
-    done = project.dvc("repro", "train@main")
-    assert "resuming from checkpoints/main/last.pt after epoch " in done.stdout
+    done = project.dvc("repro", "train@main-0")
+    assert "resuming from checkpoints/main/seed-0/last.pt after epoch " in done.stdout
     assert "Epoch [40/40]" in done.stdout
     assert not checkpoint.exists()
-    rows = (project.path / "dvclive/main/plots/metrics/val_loss.tsv").read_text().splitlines()
+    rows = (
+        (project.path / "dvclive/main/seed-0/plots/metrics/val_loss.tsv").read_text().splitlines()
+    )
     assert len(rows) == 1 + 40

@@ -7,9 +7,12 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from expressions.config import load_params, write_yaml
+from expressions.data.sources import scan
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -36,12 +39,21 @@ def test_an_unknown_variant_is_one_sentence(tmp_path):
         real.real_params(tmp_path, real.CLASSES[4], ["nosuch"], None)
 
 
-def test_the_table_has_a_row_per_variant_with_its_numbers():
+def test_the_table_has_a_row_per_variant_with_its_numbers_and_the_differences_in_words():
     row = {"test_accuracy": 0.81234, "macro_f1_sklearn": 0.8, "macro_f1_study": 0.81,
            "val_accuracy": None, "kept_epoch": 9, "epochs_run": 12, "seconds": 600.0,
            "precision": "bf16"}  # fmt: skip
     table = real.markdown({"variants": {"tuned": row}}, 4)
-    assert "| tuned | 0.8123 | 0.8000 | 0.8100 | n/a | 9/12 | bf16 | 10.0 |" in table
+    assert (
+        "| tuned | 1 | 0.8123 | n/a | 0.8000 | n/a | 0.8100 | n/a | 9/12 | bf16 | 10.0 |" in table
+    )
+    seeds = {**row, "seeds": 3, "test_accuracy_sd": 0.01, "macro_f1_sd": 0.02}
+    seeds["intervals"] = {"accuracy": [0.79, 0.83], "macro_f1": [0.78, 0.82]}
+    words = {"accuracy": "tuned - main: +9.4 points [+7.0, +11.8], resolved at 95 %"}
+    words["macro_f1"] = "tuned - main: +9.0 points [+6.0, +12.0], resolved at 95 %"
+    table = real.markdown({"variants": {"tuned": seeds}, "differences": {"tuned": words}}, 4)
+    assert "| tuned | 3 | 0.8123 ± 0.0100 | [0.7900, 0.8300] | 0.8000 ± 0.0200 |" in table
+    assert f"- {words['accuracy']} (accuracy); {words['macro_f1']} (macro F1)" in table
 
 
 def test_add_keeps_the_earlier_variants_of_the_same_run_only(tmp_path):
@@ -74,3 +86,31 @@ def test_set_changes_params_for_every_variant_but_a_variant_override_wins(tmp_pa
     assert loaded.variant("fp32").train.amp == "none"
     with pytest.raises(SystemExit, match="--set takes KEY=VALUE"):
         real.parse_setting("train.amp")
+
+
+def test_the_challenges_csv_becomes_the_folder_layout_the_pipeline_reads(tmp_path):
+    import fer2013_images
+
+    faces = [np.full(48 * 48, 10 * i, np.uint8) for i in range(3)]
+    rows = [(3, faces[0], "Training"), (6, faces[1], "PublicTest"), (0, faces[2], "PrivateTest")]
+    with open(tmp_path / "fer2013.csv", "w") as fh:
+        fh.write("emotion,pixels,Usage\n")
+        for emotion, face, usage in rows:
+            fh.write(f"{emotion},{' '.join(map(str, face))},{usage}\n")
+    counts = fer2013_images.convert(tmp_path / "fer2013.csv", tmp_path / "out")
+    assert counts == {"train": 1, "val": 1, "test": 1}
+    written = sorted(
+        p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.png")
+    )
+    assert written == [
+        "fer2013/test/angry/PrivateTest_2.png",
+        "fer2013/train/happy/Training_0.png",
+        "fer2013/val/neutral/PublicTest_1.png",
+    ]
+    assert np.array_equal(
+        np.asarray(Image.open(tmp_path / "out" / written[2])), faces[1].reshape(48, 48)
+    )
+    found = scan("folder", tmp_path / "out")
+    assert sorted((i.split, i.label) for i in found.items) == [
+        ("test", "angry"), ("train", "happy"), ("val", "neutral"),
+    ]  # fmt: skip

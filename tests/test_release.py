@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +14,7 @@ from PIL import Image
 from expressions.release import calibration
 from expressions.release.calibration import softmax
 from expressions.release.reliability import reliability_diagram
-from helpers.e2e import Project, tiny_params
+from helpers.e2e import Project, environment
 from helpers.photos import group_photo
 
 
@@ -52,17 +51,19 @@ def test_the_reliability_diagram_is_a_png(tmp_path):
 
 
 @pytest.mark.e2e
-def test_tag_push_artifacts_get_and_predict_with_the_fetched_model(tmp_path, monkeypatch):
-    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "project" / "src"))
-    (tmp_path / "project").mkdir()
-    project = Project(tmp_path / "project", tiny_params())
-    project.dvc("repro", "release", "export@main")
-    assert (project.path / "models" / "main" / "model.onnx").is_file()  # beside train's model.pt
+def test_tag_push_artifacts_get_and_predict_with_the_fetched_model(baseline, tmp_path):
+    project = Project.copy(baseline, tmp_path / "project")
+    assert (project.path / "models" / "main" / "seed-0" / "model.onnx").is_file()  # export@main
     assert "didn't change" in project.dvc("repro", "release").stdout
-    card = (project.path / "models" / "release" / "MODEL_CARD.md").read_text()
+    release = project.path / "models" / "release"
+    card = (release / "MODEL_CARD.md").read_text()
     for heading in ("Table 2", "Per-class recall", "Calibration", "Known limits", "Must not"):
         assert heading in card
-    assert (project.path / "models" / "release" / "reliability.png").is_file()
+    assert "**Trained on drawn faces**" in card.split("## Files")[0]  # in its first lines
+    facts = project.read_json("models/release/model_card.json")
+    assert facts["data"]["real_faces"] is False and facts["variant"] == "tuned"
+    run = project.read_json("metrics/runs/tuned/seed-0/test.json")
+    assert facts["test"]["accuracy"] == run["accuracy"]  # the card describes the released run
 
     origin, storage = tmp_path / "origin.git", tmp_path / "dvc-storage"
     project.run("git", "init", "-q", "--bare", "-b", "main", str(origin))
@@ -81,7 +82,7 @@ def test_tag_push_artifacts_get_and_predict_with_the_fetched_model(tmp_path, mon
     got = subprocess.run(
         ["dvc", "artifacts", "get", str(origin), "expression-classifier", "--rev", "v1.0.0",
          "-o", "model"],
-        cwd=consumer, capture_output=True, text=True, env=project_env(project),
+        cwd=consumer, capture_output=True, text=True, env=environment(),
     )  # fmt: skip
     assert got.returncode == 0, got.stderr
     fetched = consumer / "model"
@@ -89,6 +90,7 @@ def test_tag_push_artifacts_get_and_predict_with_the_fetched_model(tmp_path, mon
         "model.pt",
         "model.onnx",
         "MODEL_CARD.md",
+        "model_card.json",
         "reliability.png",
     }
 
@@ -98,17 +100,9 @@ def test_tag_push_artifacts_get_and_predict_with_the_fetched_model(tmp_path, mon
         done = subprocess.run(
             [sys.executable, "-m", "expressions", "predict", "group.jpg", "--model", str(model),
              "--detector", "haar", "--csv", "rows.csv", "--quiet"],
-            cwd=consumer, capture_output=True, text=True, env=project_env(project),
+            cwd=consumer, capture_output=True, text=True, env=environment(),
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
         rows = list(csv.DictReader((consumer / "rows.csv").open()))
         assert len(rows) == 3 and all(r["predicted"] for r in rows)
-
-
-def project_env(project: Project) -> dict[str, str]:
-    import os
-
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    env.pop("DVC_STUDIO_TOKEN", None)
-    env["DVC_NO_ANALYTICS"] = "1"
-    return env
+        assert f"warning: {model}" in done.stderr and "drawn faces" in done.stderr

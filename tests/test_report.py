@@ -12,41 +12,22 @@ import pandas as pd
 import pytest
 
 from expressions.analysis import report, report_markdown
-from expressions.analysis.metrics import split_headline
+from expressions.analysis.metrics import by_source, classification_metrics
+from expressions.analysis.seeds import summarize
 from expressions.config import read_yaml
+from expressions.core import paths
 from expressions.core.errors import AnalysisError
 from helpers.builders import CLASSES, load_stage
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = ("main", "variant1", "variant2")
-CURVE_TSV = "dvclive/{v}/plots/metrics/{m}.tsv"
-
-
-def fake_metrics(seed: int) -> dict:
-    """metrics/test/<variant>.json by the contract, with distinct random numbers per variant."""
-    rng = np.random.default_rng(seed)
-    per_class = {
-        c: {
-            "precision": float(rng.uniform(0.4, 0.9)),
-            "recall": float(rng.uniform(0.4, 0.9)),
-            "f1": float(rng.uniform(0.4, 0.9)),
-            "support": int(rng.integers(5, 50)),
-        }
-        for c in CLASSES
-    }
-    p, r = (float(np.mean([m[k] for m in per_class.values()])) for k in ("precision", "recall"))
-    return {
-        "accuracy": float(rng.uniform(0.5, 0.9)),
-        "macro": {"precision": p, "recall": r, "f1": 0.61234, "f1_study": 2 * p * r / (p + r)},
-        "micro": {"precision": 0.7011, "recall": 0.7022, "f1": 0.7033},
-        "per_class": per_class,
-        "test_images": sum(m["support"] for m in per_class.values()),
-        "speed": {"images_per_s": 1234.5},
-    }
+SEEDS = (0, 1)
+CURVE_TSV = "dvclive/{v}/seed-0/plots/metrics/{m}.tsv"
+TEST_IMAGES = 120
 
 
 def write_curves(root: Path, variant: str, seed: int, epochs: int = 3, percent=False) -> None:
-    """dvclive TSVs (timestamp, step, metric), as dvclive writes them."""
+    """dvclive TSVs (timestamp, step, metric) of the first seed's run, as dvclive writes them."""
     rng = np.random.default_rng(seed)
     for m in ("train_loss", "val_loss", "val_acc"):
         path = root / CURVE_TSV.format(v=variant, m=m)
@@ -56,29 +37,51 @@ def write_curves(root: Path, variant: str, seed: int, epochs: int = 3, percent=F
         path.write_text("\n".join([f"timestamp\tstep\t{m}", *rows]) + "\n")
 
 
+def write_run(root: Path, variant: str, number: int, seed: int) -> None:
+    """One run's test.json and predictions.csv, computed by the project's own metrics from made-up
+    predictions on the same test images for every run (variant `number` is right more often)."""
+    actual = np.random.default_rng(99).integers(0, len(CLASSES), TEST_IMAGES)
+    rng = np.random.default_rng([number, seed])
+    right = rng.random(TEST_IMAGES) < 0.55 + 0.1 * number
+    predicted = np.where(right, actual, rng.integers(0, len(CLASSES), TEST_IMAGES))
+    names = np.asarray(CLASSES)
+    sources = np.where(actual == CLASSES.index("Engaged"), "fed2023", "rafdb")
+    metrics = classification_metrics(actual, predicted, CLASSES)
+    metrics["by_source"] = by_source(actual, predicted, sources)
+    metrics["speed"] = {"images_per_s": 1234.5}
+    frame = pd.DataFrame(
+        {"index": np.arange(TEST_IMAGES), "actual": names[actual], "predicted": names[predicted]}
+    )
+    path = root / paths.run_metrics(variant, seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(metrics))
+    frame.to_csv(root / paths.run_predictions(variant, seed), index=False)
+    log = root / paths.training_log(variant, seed)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(json.dumps({"kept_epoch": 3, "epochs_run": 3, "train_images_per_s": 812.3}))
+
+
+def evaluate(root: Path, variant: str) -> None:
+    """What evaluate@<variant> writes, from the runs (the stage's own function)."""
+    runs = {s: json.loads((root / paths.run_metrics(variant, s)).read_text()) for s in SEEDS}
+    frames = {s: pd.read_csv(root / paths.run_predictions(variant, s)) for s in SEEDS}
+    headline, tables = summarize(runs, frames, CLASSES)
+    for path, content in ((paths.test_metrics(variant), headline), (paths.tables(variant), tables)):
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(json.dumps(content))
+    (root / "plots" / variant).mkdir(parents=True, exist_ok=True)
+    frames[SEEDS[0]][["actual", "predicted"]].to_csv(
+        root / "plots" / variant / "confusion.csv", index=False
+    )
+
+
 def make_root(root: Path, variants=VARIANTS) -> Path:
-    """Every input of the report stage, faked by the contracts."""
-    for kind in ("test", "tables", "training"):
-        (root / "metrics" / kind).mkdir(parents=True, exist_ok=True)
+    """Every input of the report stage, made by the stages' own code from made-up runs."""
     for i, v in enumerate(variants):
-        metrics = fake_metrics(i)
-        metrics["by_source"] = {
-            "fed2023": {"images": 12, "classes": 2, "accuracy": 0.5 + i / 10, "macro_f1": 0.4},
-            "rafdb": {"images": 28, "classes": 3, "accuracy": 0.8, "macro_f1": 0.7 - i / 10},
-        }
-        headline, tables = split_headline(metrics)
-        (root / "metrics" / "test" / f"{v}.json").write_text(json.dumps(headline))
-        (root / "metrics" / "tables" / f"{v}.json").write_text(json.dumps(tables))
-        run = {"kept_epoch": 3, "epochs_run": 3, "train_images_per_s": 812.3, "seconds": 9.1}
-        (root / "metrics" / "training" / f"{v}.json").write_text(json.dumps(run))
+        for seed in SEEDS:
+            write_run(root, v, i, seed)
+        evaluate(root, v)
         write_curves(root, v, i)
-        (root / "plots" / v).mkdir(parents=True, exist_ok=True)
-        rng = np.random.default_rng(i)
-        actual = rng.choice(CLASSES, 40)
-        predicted = np.where(rng.random(40) < 0.7, actual, rng.choice(CLASSES, 40))
-        pd.DataFrame({"actual": actual, "predicted": predicted}).to_csv(
-            root / "plots" / v / "confusion.csv", index=False
-        )
     data = {
         "total": {"files": 700, "skipped": 3, "kept": 578},
         "datasets": {"rafdb": {"files": 400, "kept": 350}, "fed2023": {"files": 300, "kept": 228}},
@@ -105,7 +108,7 @@ def table_row(markdown: str, first_cell: str, after: str) -> list[str]:
 def test_report_numbers_equal_the_metrics_json(tmp_path):
     root = make_root(tmp_path)
     md, js = tmp_path / "metrics" / "report.md", tmp_path / "metrics" / "report.json"
-    report.write_report(root, VARIANTS, md, js)
+    report.write_report(root, VARIANTS, md, js, SEEDS)
     written, text = json.loads(js.read_text()), md.read_text()
     for v in VARIANTS:
         metrics = json.loads((root / "metrics" / "test" / f"{v}.json").read_text())
@@ -118,8 +121,19 @@ def test_report_numbers_equal_the_metrics_json(tmp_path):
             assert written["table2"][v][key] == value
         assert written["table2"][v]["test_images"] == metrics["test_images"]
         cells = table_row(text, v, "## Table 2")
-        expected = [f"{written['table2'][v][k]:.4f}" for k, _, _ in report_markdown.TABLE2]
-        assert cells == [*expected, str(metrics["test_images"]), "1234", "3", "812"]
+        t2 = written["table2"][v]
+        expected = [str(len(SEEDS))]
+        for key, _, _ in report_markdown.TABLE2:
+            if key in report_markdown.INTERVALS:
+                low, high = t2["intervals"][report_markdown.INTERVALS[key]]
+                sd = t2[report_markdown.SPREAD[key]]
+                expected += [f"{t2[key]:.4f} ± {sd:.4f}", f"[{low:.4f}, {high:.4f}]"]
+            else:
+                expected.append(f"{t2[key]:.4f}")
+        assert cells == [*expected, str(TEST_IMAGES), "1234", "3", "812"]
+        accuracies = [metrics["runs"][str(s)]["accuracy"] for s in SEEDS]
+        assert t2["accuracy"] == pytest.approx(np.mean(accuracies), abs=1e-6)
+        assert t2["accuracy_sd"] == pytest.approx(np.std(accuracies, ddof=1), abs=1e-6)
     for c in CLASSES:
         cells = table_row(text, c, "## Table 1")
         want = [written["table1"][v][c][k] for v in VARIANTS for k in ("precision", "recall")]
@@ -129,7 +143,7 @@ def test_report_numbers_equal_the_metrics_json(tmp_path):
 
 def test_epoch_lines_follow_the_study_format(tmp_path):
     write_curves(tmp_path, "main", 0, epochs=2)
-    rows = report.epochs(tmp_path / "dvclive" / "main")
+    rows = report.epochs(tmp_path / "dvclive" / "main" / "seed-0")
     acc = pd.read_csv(tmp_path / CURVE_TSV.format(v="main", m="val_acc"), sep="\t")["val_acc"]
     loss = pd.read_csv(tmp_path / CURVE_TSV.format(v="main", m="val_loss"), sep="\t")["val_loss"]
     assert report_markdown.epoch_lines(rows) == [
@@ -137,7 +151,7 @@ def test_epoch_lines_follow_the_study_format(tmp_path):
         for k in range(2)
     ]
     write_curves(tmp_path, "pct", 0, epochs=2, percent=True)  # older runs logged percents
-    assert [r["val_acc"] for r in report.epochs(tmp_path / "dvclive" / "pct")] == (
+    assert [r["val_acc"] for r in report.epochs(tmp_path / "dvclive" / "pct" / "seed-0")] == (
         pytest.approx(list(acc))
     )
 
@@ -177,9 +191,43 @@ def test_report_stage_defaults_to_the_variants_in_params(tmp_path):
 
 
 def test_table2_by_source_and_where_each_class_comes_from(tmp_path):
-    md = report_markdown.render_markdown(report.build_report(make_root(tmp_path), VARIANTS))
+    built = report.build_report(make_root(tmp_path), VARIANTS, SEEDS)
+    md = report_markdown.render_markdown(built)
     after = "## Table 2 by source dataset"
-    assert table_row(md, "variant1", after) == ["0.6000", "0.4000", "0.8000", "0.6000"]
-    assert "fed2023 12 images of 2 classes, rafdb 28 images of 3 classes" in md
+    runs = [json.loads((tmp_path / paths.run_metrics("variant1", s)).read_text()) for s in SEEDS]
+    mean = {
+        (d, k): f"{np.mean([r['by_source'][d][k] for r in runs]):.4f}"
+        for d in ("fed2023", "rafdb")
+        for k in ("accuracy", "macro_f1")
+    }
+    assert table_row(md, "variant1", after) == [
+        mean[d, k] for d in ("fed2023", "rafdb") for k in ("accuracy", "macro_f1")
+    ]
+    fed = runs[0]["by_source"]["fed2023"]["images"]
+    assert f"fed2023 {fed} images of 1 class, rafdb {TEST_IMAGES - fed} images of 3 classes" in md
     assert table_row(md, "Engaged", "Where each class comes from") == ["40", "0"]
     assert "Engaged comes from fed2023 only" in md and "Happy comes from rafdb only" in md
+
+
+def test_differences_against_main_are_said_in_words(tmp_path):
+    root = make_root(tmp_path)
+    for seed in SEEDS:  # a variant whose runs predict exactly what main's do
+        for path in (paths.run_metrics, paths.run_predictions, paths.training_log):
+            target = root / path("twin", seed)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(root / path("main", seed), target)
+    evaluate(root, "twin")
+    write_curves(root, "twin", 0)
+    built = report.build_report(root, [*VARIANTS, "twin"], SEEDS)
+    text = report_markdown.render_markdown(built)
+    twin = built["comparisons"]["twin"]
+    assert twin["accuracy"]["sentence"] == (
+        "twin - main: +0.0 points [+0.0, +0.0], not resolved at 95 %"
+    )
+    assert twin["mcnemar"]["p_value"] == 1.0 and twin["mcnemar"]["b"] + twin["mcnemar"]["c"] == 0
+    best = built["comparisons"]["variant2"]["accuracy"]  # right 75 % of the time against 55 %
+    assert best["low"] > 0 and best["sentence"].endswith(", resolved at 95 %")
+    for c in built["comparisons"].values():
+        assert c["accuracy"]["sentence"] in text and c["macro_f1"]["sentence"] in text
+        assert c["accuracy"]["low"] <= c["accuracy"]["difference"] <= c["accuracy"]["high"]
+    assert "## Differences against main (test set)" in text

@@ -8,6 +8,7 @@ import http.client
 import io
 import json
 import re
+import shutil
 import socket
 import struct
 import subprocess
@@ -25,7 +26,7 @@ from PIL import Image
 from expressions.__main__ import main
 from expressions.release.card import model_info
 from expressions.serving.batcher import Batcher
-from expressions.serving.classifier import load_classifier
+from expressions.serving.choose import load_classifier
 from expressions.serving.detect import make_detector
 from expressions.serving.limits import Limits
 from expressions.serving.web import make_app
@@ -336,3 +337,15 @@ def test_the_serve_command_binds_to_loopback_and_serves_the_page(model, tmp_path
     )  # fmt: skip
     assert done.returncode == 1
     assert done.stderr.strip() == "error: --port must be between 1 and 65535, not 0"
+
+
+def test_health_says_why_this_model_and_warns_for_one_trained_on_drawn_faces(tmp_path, model):
+    drawn = tmp_path / "model.pt"
+    shutil.copy(model, drawn)
+    write_model_card(tmp_path, origin="synthetic")
+    classifier = load_classifier(drawn)
+    info = model_info(drawn, classifier.classes, "--model it: a test", classifier.real_faces)
+    assert info.warning == "trained on drawn faces: not for photos of people"
+    with serving(make_app(classifier, make_detector("none"), info)) as base:
+        health = requests.get(f"{base}/health", timeout=10).json()
+    assert health["why"] == "--model it: a test" and health["warning"] == info.warning

@@ -14,7 +14,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 
 from expressions.release.card import model_info
-from expressions.serving.classifier import load_classifier
+from expressions.serving.choose import load_classifier
 from expressions.serving.detect import make_detector
 from expressions.serving.web import make_app
 from helpers.browser import chromium, console_errors, needs_chromium, screenshot

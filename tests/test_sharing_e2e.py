@@ -6,43 +6,26 @@ a fresh clone B pulls and has every output without running a stage.
 """
 
 import json
-import re
 import subprocess
 
 import pytest
 
 from expressions.config import read_yaml
-from helpers.e2e import ROOT, Project, tiny_params
+from helpers.e2e import ROOT, Project, ran
 
 pytestmark = pytest.mark.e2e
 
 
-def ran_stages(output: str) -> set[str]:
-    return set(re.findall(r"Running stage '([^']+)'", output))
-
-
-def clone(origin, path) -> Project:
-    """`git clone` of origin as a Project (the constructor is for fresh repositories)."""
-    subprocess.run(["git", "clone", "-q", str(origin), str(path)], check=True)
-    project = Project.__new__(Project)
-    project.path = path
-    project.run("git", "config", "user.email", "b@example.com")
-    project.run("git", "config", "user.name", "B")
-    return project
-
-
 @pytest.fixture(scope="module")
-def shared(tmp_path_factory):
+def shared(baseline, tmp_path_factory):
     """A ran the pipeline and an experiment and pushed both; B is a fresh clone that pulled."""
     tmp = tmp_path_factory.mktemp("sharing")
     origin, storage = tmp / "origin.git", tmp / "storage"
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
-    (tmp / "a").mkdir()
-    a = Project(tmp / "a", tiny_params(**{"train.epochs": 1}))
+    a = Project.copy(baseline, tmp / "a")  # the pipeline, run and committed
     a.dvc("remote", "add", "-d", "storage", str(storage))
     a.run("git", "remote", "add", "origin", str(origin))
-    a.dvc("repro")
-    a.commit("A's run")
+    a.commit("A's remote")
     a.run("git", "push", "-q", "origin", "main")
     a.dvc("push", "--run-cache")  # the workspace's outputs: push before an experiment replaces them
     commit_a = a.run("git", "rev-parse", "HEAD").stdout.strip()
@@ -51,7 +34,7 @@ def shared(tmp_path_factory):
     a.dvc("push", "--run-cache")  # the experiment's outputs and run-cache entries
     a.dvc("exp", "push", "origin", "fast")
 
-    b = clone(origin, tmp / "b")
+    b = Project.clone(origin, tmp / "b")
     b.dvc("pull", "--run-cache")
     return b, commit_a, exp_metrics
 
@@ -64,7 +47,7 @@ def reset(project: Project) -> None:
 def test_fresh_clone_runs_no_stage_and_matches_a(shared):
     b, commit_a, _ = shared
     done = b.dvc("repro")
-    looked = {s for s in ran_stages(done.stdout) if not s.startswith("locate@")}
+    looked = {s for s in ran(done) if not s.startswith("locate@")}
     assert looked == set(), done.stdout  # locate@ only looks where each dataset comes from
     assert b.dvc("metrics", "diff", commit_a).stdout.strip() == ""
     assert b.dvc("metrics", "diff", commit_a, "--json").stdout.strip() in ("", "{}")
@@ -82,7 +65,8 @@ def test_pulled_experiment_applies_with_its_metrics(shared):
 
 def train_has_uncached_outputs() -> bool:
     """Whether dvc.yaml's train stage has any `cache: false` output (outs, metrics or plots)."""
-    stage = read_yaml(ROOT / "dvc.yaml")["stages"]["train"]["do"]
+    train = read_yaml(ROOT / "dvc.yaml")["stages"]["train"]
+    stage = train.get("do", train)  # foreach stages nest it in do:, matrix stages do not
     return any(
         isinstance(out, dict) and any((spec or {}).get("cache") is False for spec in out.values())
         for kind in ("outs", "metrics", "plots")
@@ -103,6 +87,6 @@ def train_has_uncached_outputs() -> bool:
 def test_run_cache_spares_b_the_training_a_did(shared):
     b, _, _ = shared
     reset(b)
-    done = b.dvc("exp", "run", "-S", "train.lr=0.003", "train@main")
-    assert "train@main" not in ran_stages(done.stdout), done.stdout
-    assert "Stage 'train@main' is cached - skipping run" in done.stdout
+    done = b.dvc("exp", "run", "-S", "train.lr=0.003", "train@main-0")
+    assert "train@main-0" not in ran(done), done.stdout
+    assert "Stage 'train@main-0' is cached - skipping run" in done.stdout

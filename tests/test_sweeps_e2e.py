@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from helpers.e2e import Project, tiny_params
+from helpers.e2e import Project
 
 pytestmark = pytest.mark.e2e
 
@@ -44,11 +44,8 @@ def experiments(project: Project) -> dict[str, dict]:
     return found
 
 
-def test_queued_grid_and_local_data_run_and_show(tmp_path):
-    (tmp_path / "repo").mkdir()
-    project = Project(tmp_path / "repo", tiny_params(**{"train.epochs": 1}))
-    project.dvc("repro", "evaluate@main")  # one variant keeps the test short; the grid is the same
-    project.commit("baseline")
+def test_queued_grid_and_local_data_run_and_show(baseline, tmp_path):
+    project = Project.copy(baseline, tmp_path / "repo")
     # A user's own copy of one dataset, untracked, beside the project: only DVC_ROOT finds it.
     raw = tmp_path / "repo" / "data" / "raw" / "fed2023"
     shutil.make_archive(str(tmp_path / "repo" / "fed2023"), "zip", raw)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from torch import nn
 from expressions.config import TrainSpec
 from expressions.core.errors import TrainingError
 from expressions.data.dataset import Merged
-from expressions.training import recipe
+from expressions.training import mixing, recipe
 from expressions.training.batches import epoch_order, forward_all
 from expressions.training.device import amp_dtype, cpu_has_bf16
 from expressions.training.distributed import Runtime
@@ -223,3 +224,55 @@ def test_a_bf16_run_on_the_cpu_trains_and_its_model_agrees_in_float32(tmp_path):
     assert in_bf16.dtype == torch.float32  # logits come back as float32
     agree = (forward_all(model, x, 16, cpu).argmax(1) == in_bf16.argmax(1)).float().mean()
     assert agree >= 0.8
+
+
+def test_ema_mixup_and_cutmix_runs_resume_exactly_and_repeat_bit_for_bit(tmp_path, capsys):
+    recipe = tiny(augment=True, epochs=2, ema=0.9, mixup=0.4, cutmix=1.0)
+    whole, again = train(recipe, quadrants()), train(recipe, quadrants())
+    assert scores(whole.history) == scores(again.history)
+    assert_same_weights(whole.model, again.model)
+    ckpt = tmp_path / "last.pt"
+    one = tiny(augment=True, epochs=1, ema=0.9, mixup=0.4, cutmix=1.0)
+    train(one, quadrants(), fingerprint="f", checkpoint=ckpt)
+    resumed = train(recipe, quadrants(), fingerprint="f", checkpoint=ckpt)
+    assert "resuming" in capsys.readouterr().out
+    assert scores(resumed.history) == scores(whole.history)
+    assert_same_weights(resumed.model, whole.model)
+
+
+def test_the_kept_model_is_the_weights_moving_average():
+    plain, averaged = (
+        train(tiny(epochs=2), quadrants()),
+        train(tiny(epochs=2, ema=0.5), quadrants()),
+    )
+    weight = next(n for n, _ in plain.model.named_parameters() if n.endswith("weight"))
+    a, b = (
+        dict(plain.model.named_parameters())[weight],
+        dict(averaged.model.named_parameters())[weight],
+    )
+    assert not torch.equal(a, b)  # the same run, but the average is what is kept
+    assert averaged.history[-1]["val_acc"] > 0.4  # and it still learns the quadrants
+
+
+def test_mixup_blends_pairs_and_cutmix_pastes_a_box_whose_area_is_one_minus_lam():
+    x = torch.arange(2 * 16 * 16, dtype=torch.float32).view(2, 1, 16, 16)
+    y = torch.tensor([0, 1])
+    for seed in range(4):
+        blend = mixing.mix(x, y, mixing.Mixing(mixup=1.0, cutmix=0.0), np.random.default_rng(seed))
+        perm = blend.y_other  # labels are the indices here, so they show the permutation
+        torch.testing.assert_close(blend.x, blend.lam * x + (1 - blend.lam) * x[perm])
+        cut = mixing.mix(x, y, mixing.Mixing(mixup=0.0, cutmix=1.0), np.random.default_rng(seed))
+        pasted = (cut.x != x).float().mean().item()
+        moved = not torch.equal(cut.y_other, y)  # a swap pastes the other image's pixels
+        assert pasted == pytest.approx(1 - cut.lam if moved else 0.0)
+        assert torch.equal(cut.x[..., :, :][cut.x != x], x[cut.y_other][cut.x != x])
+
+
+def test_onecycle_rises_to_the_peak_at_30_percent_then_falls_to_zero():
+    spec = TrainSpec(**{**STUDY, "schedule": "onecycle", "lr": 1.0, "epochs": 10})
+    rates = [lr_at(step, 10, spec) for step in range(100)]
+    assert rates[0] == pytest.approx(1 / 25) and max(rates) == pytest.approx(1.0)
+    assert int(np.argmax(rates)) == 30 and rates[-1] < 0.001
+    assert all(b >= a for a, b in pairwise(rates[:31])) and all(
+        b <= a for a, b in pairwise(rates[30:])
+    )

@@ -1,18 +1,30 @@
-"""Helpers for end-to-end tests: a copy of the project in a temporary git repo, driven by real dvc."""
+"""Helpers for end-to-end tests: a copy of the project in a temporary git repo, driven by real dvc.
+
+Building the tiny pipeline costs about a minute and a half, so a session builds it once
+(tests/conftest.py's `baseline`: `dvc repro`, then a commit) and each module works on a copy of
+that repository, `.git` and DVC cache included.
+"""
 
 from __future__ import annotations
 
-import os
+import json
+import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from expressions.config import read_yaml, set_dotted, write_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "src", ".gitignore")
-BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from scratch import environment, scratch_project  # noqa: E402  (benchmarks/scratch.py)
+
+VARIANTS = ("main", "variant1", "variant2", "tuned")
+DATASETS = ("rafdb", "oahega", "fed2023")
 
 
 def tiny_params(**overrides: object) -> dict:
@@ -35,32 +47,54 @@ def tiny_params(**overrides: object) -> dict:
     return params
 
 
+def ran(done: subprocess.CompletedProcess) -> set[str]:
+    """The stages a dvc command ran."""
+    return set(re.findall(r"Running stage '([^']+)'", done.stdout))
+
+
 class Project:
-    """A fresh git + dvc repository holding a copy of this project's pipeline."""
+    """A git + dvc repository holding a copy of this project's pipeline."""
 
-    def __init__(self, path: Path, params: dict) -> None:
+    def __init__(self, path: Path, params: dict | None = None) -> None:
+        """A fresh repository at `path` with `params` (default: tiny_params()), committed."""
         self.path = path
-        for name in PROJECT_FILES:
-            source = ROOT / name
-            if source.is_dir():
-                shutil.copytree(source, path / name, ignore=shutil.ignore_patterns("__pycache__"))
-            elif source.exists():
-                shutil.copy2(source, path / name)
-        write_yaml(path / "params.yaml", params)
-        self.run("git", "init", "-q", "-b", "main")
-        self.run("git", "config", "user.email", "ci@example.com")
-        self.run("git", "config", "user.name", "CI")
-        self.run("dvc", "init", "-q")
-        self.run("dvc", "config", "core.analytics", "false")
-        shutil.copytree(ROOT / ".dvc" / "plots", path / ".dvc" / "plots")  # custom templates
-        shutil.copytree(ROOT / ".dvc" / "html", path / ".dvc" / "html")  # the offline page
-        self.run("dvc", "config", "plots.html_template", "html/offline.html")
-        self.commit("project")
+        self.first: subprocess.CompletedProcess | None = None  # the first `dvc repro`, if kept
+        scratch_project(path, params or tiny_params(), "ci@example.com")
 
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-        env.pop("DVC_STUDIO_TOKEN", None)
-        done = subprocess.run(args, cwd=self.path, env=env, capture_output=True, text=True)
+    @classmethod
+    def at(cls, path: Path) -> Project:
+        """An existing repository (a copy or a clone) as a Project."""
+        project = cls.__new__(cls)
+        project.path, project.first = path, None
+        return project
+
+    @classmethod
+    def copy(cls, source: Project, path: Path) -> Project:
+        """An independent copy of `source`: work tree, git history and DVC cache."""
+        shutil.copytree(source.path, path, symlinks=True, dirs_exist_ok=True)
+        project = cls.at(path)
+        project.first = source.first
+        return project
+
+    @classmethod
+    def clone(cls, origin: Path, path: Path, email: str = "b@example.com") -> Project:
+        """`git clone` of origin, as a user elsewhere would have it."""
+        subprocess.run(["git", "clone", "-q", str(origin), str(path)], check=True)
+        project = cls.at(path)
+        project.identify(email, email.split("@")[0])
+        return project
+
+    def identify(self, email: str, name: str) -> None:
+        self.run("git", "config", "user.email", email)
+        self.run("git", "config", "user.name", name)
+
+    def run(
+        self, *args: str, check: bool = True, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess:
+        """A command in the project (or `cwd`), its output captured; a failure shows it all."""
+        done = subprocess.run(
+            args, cwd=cwd or self.path, env=environment(), capture_output=True, text=True
+        )
         if check and done.returncode != 0:
             raise AssertionError(
                 f"{' '.join(args)} exited {done.returncode}\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
@@ -73,3 +107,18 @@ class Project:
     def commit(self, message: str) -> None:
         self.run("git", "add", "-A")
         self.run("git", "commit", "-q", "-m", message)
+
+    def params(self) -> dict:
+        return read_yaml(self.path / "params.yaml")
+
+    def edit_params(self, change: Callable[[dict], None] | None = None, **dotted: Any) -> None:
+        """Set dotted keys (`**{"model.kernel": 4}`) and/or apply `change` to params.yaml."""
+        params = self.params()
+        for key, value in dotted.items():
+            set_dotted(params, key, value)
+        if change is not None:
+            change(params)
+        write_yaml(self.path / "params.yaml", params)
+
+    def read_json(self, relative: str) -> Any:
+        return json.loads((self.path / relative).read_text())

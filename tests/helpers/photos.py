@@ -17,7 +17,8 @@ from skimage import data, transform
 
 from expressions.config import VariantConfig, parse_params
 from expressions.release.bundle import Calibration
-from expressions.release.card import CARD, card_facts, write_card
+from expressions.release.card import CARD, card_facts
+from expressions.release.card_markdown import write_card
 from expressions.release.export import INPUT_SCALING
 from expressions.training.model import ExpressionNet, build_model
 from expressions.training.model_file import save_model

@@ -51,7 +51,7 @@ def test_a_corrupt_checkpoint_is_discarded_with_one_warning(tmp_path, capsys, da
 
 def saved_model(root: Path) -> Path:
     variant = tiny()
-    path = root / "models" / "main" / "model.pt"
+    path = root / "models" / "main" / "seed-0" / "model.pt"
     save_model(path, build_model(variant.model, len(variant.classes), variant.image_size), variant)
     return path
 
@@ -63,27 +63,27 @@ def test_a_truncated_model_names_the_file_and_the_command(tmp_path) -> None:
         load_model(path)
     message = str(err.value)
     assert message.startswith(f"{path} is not a PyTorch model file (it is truncated, or another")
-    assert message.endswith("rebuild it with `dvc repro train@main`") and "\n" not in message
+    assert message.endswith("rebuild it with `dvc repro train@main-0`") and "\n" not in message
 
 
-def test_evaluate_stage_says_it_in_one_line_and_exits_1(tmp_path) -> None:
+def test_test_stage_says_it_in_one_line_and_exits_1(tmp_path) -> None:
     (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
     (tmp_path / "configs").mkdir()
     variant = load_params(tmp_path / "params.yaml").variant("main")
-    (tmp_path / "configs" / "main.json").write_text(variant.to_json())
-    model = tmp_path / "models" / "main" / "model.pt"
+    (tmp_path / "configs" / "main.json").write_text(variant.shared_json())
+    model = tmp_path / "models" / "main" / "seed-0" / "model.pt"
     model.parent.mkdir(parents=True)
     model.write_bytes(b"PK\x03\x04 truncated")
     done = subprocess.run(
-        [sys.executable, str(ROOT / "stages" / "evaluate.py"), "main"],
+        [sys.executable, str(ROOT / "stages" / "test.py"), "main", "--seed", "0"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
     )
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 1 and len(lines) == 1, done.stderr
-    assert lines[0].startswith("error: models/main/model.pt is not a PyTorch model file (")
-    assert lines[0].endswith("rebuild it with `dvc repro train@main`")
+    assert lines[0].startswith("error: models/main/seed-0/model.pt is not a PyTorch model file (")
+    assert lines[0].endswith("rebuild it with `dvc repro train@main-0`")
 
 
 def test_every_torch_load_stays_weights_only() -> None:

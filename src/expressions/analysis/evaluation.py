@@ -11,10 +11,11 @@ import pandas as pd
 import torch
 from torch import nn
 
-from expressions.config import TrainSpec
+from expressions.config import VariantConfig
 from expressions.core.errors import AnalysisError
 from expressions.data.dataset import SPLITS, Merged
-from expressions.training.batches import forward_all
+from expressions.data.views import WHOLE, View
+from expressions.training.batches import view_logits
 from expressions.training.device import amp_dtype
 
 
@@ -36,29 +37,33 @@ def predict_proba(
     batch_size: int,
     device: torch.device,
     amp: torch.dtype | None = None,
-    tta_flip: bool = False,
+    views: Sequence[View] = (WHOLE,),
 ) -> np.ndarray:
-    """Class probabilities of uint8 images [N, S, S]; with tta_flip, the mean of the image's
-    and its mirror's, since a face's expression does not depend on which side is which."""
+    """Class probabilities of uint8 images [N, S, S]: the mean over `views` (the image, its
+    mirror, crops: test-time augmentation), since a face's expression does not depend on which
+    side is which, nor on a few pixels of framing."""
     images = torch.from_numpy(np.ascontiguousarray(x))
-    proba = forward_all(model, images, batch_size, device, amp).softmax(1)
-    if tta_flip:
-        mirrored = forward_all(model, images, batch_size, device, amp, mirror=True).softmax(1)
-        proba = (proba + mirrored) / 2
-    return proba.numpy()
+    logits = view_logits(model, images, batch_size, device, list(views), amp)
+    return torch.stack([z.softmax(1) for z in logits]).mean(0).numpy()
 
 
 def predict_split(
-    model: nn.Module, merged: Merged, spec: TrainSpec, device: torch.device, split: str = "test"
+    model: nn.Module,
+    merged: Merged,
+    variant: VariantConfig,
+    device: torch.device,
+    split: str = "test",
 ) -> Predictions:
     index = np.flatnonzero(merged.split == SPLITS.index(split))
     if len(index) == 0:
         raise AnalysisError(f"the dataset has no {split} images to evaluate")
+    spec = variant.train
     amp = amp_dtype(spec.amp, device)
     if spec.channels_last:
         model = model.to(memory_format=torch.channels_last)
     start = time.perf_counter()
-    proba = predict_proba(model, merged.x[index], spec.batch_size, device, amp, spec.tta_flip)
+    views = variant.views()
+    proba = predict_proba(model, merged.x[index], spec.batch_size, device, amp, views)
     seconds = time.perf_counter() - start
     return Predictions(index, merged.y[index], proba, len(index) / seconds)
 

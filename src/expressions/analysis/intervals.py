@@ -9,11 +9,13 @@ Two choices hold throughout:
 - Macro F1 is sklearn's: the mean of per-class F1 over `range(n_classes)`, with a class that has
   no true and no predicted image in a (re)sample counting as F1 0, exactly as
   `f1_score(average="macro", labels=range(n_classes), zero_division=0)` does.
-- A resample is drawn as cell counts, not as image indices. All a metric needs is how many images
-  fall in each (truth, prediction) cell; drawing n images with replacement puts each one in cell
-  j with probability n_j / n, so the cell counts of a resample are Multinomial(n, n_j / n). That
-  is the same bootstrap as drawing an index matrix, in distribution, at a cost that does not grow
-  with the number of images.
+- A resample is drawn as how many times each test image is taken (Multinomial(n, 1/n) weights,
+  the same bootstrap as drawing n indices with replacement), and every confusion matrix of the
+  resamples is one matrix product of those weights with the images' (truth, prediction) cells.
+- A variant trained with several seeds is scored by its mean over the seeds, and every seed's
+  run is scored on the same resampled images: the interval of the mean then holds both the test
+  split's sampling noise and what the seeds share, while a paired difference cancels what the
+  images share between variants.
 
 Only numpy and scipy: no torch, so the report can use this wherever it runs.
 """
@@ -110,13 +112,34 @@ def _from_confusion(confusion: np.ndarray, metric: str) -> np.ndarray:
     return f1.mean(axis=-1)
 
 
-def _resampled_cells(cells: np.ndarray, n_cells: int, resamples: int, seed: int) -> np.ndarray:
-    """Cell counts [resamples, n_cells] of bootstrap resamples of the images (see module doc)."""
+def _image_weights(n: int, resamples: int, seed: int) -> np.ndarray:
+    """[resamples, n]: how many times each image is drawn in each bootstrap resample."""
     if resamples < 1:
         raise ValueError(f"At least one resample is needed, not {resamples}.")
-    counts = np.bincount(cells, minlength=n_cells)
     rng = np.random.default_rng(seed)
-    return rng.multinomial(len(cells), counts / len(cells), size=resamples)
+    return rng.multinomial(n, np.full(n, 1.0 / n), size=resamples).astype(np.float64)
+
+
+def _runs(values: ArrayLike, n_classes: int, what: str) -> np.ndarray:
+    """Predictions as [runs, images]: one model's 1-D predictions are one run."""
+    array = np.asarray(values)
+    rows = array[None] if array.ndim == 1 else array
+    if rows.ndim != 2:
+        raise ValueError(f"{what} must be 1-D (one run) or 2-D (a run per seed).")
+    return np.stack([_labels(row, n_classes, what) for row in rows])
+
+
+def _resampled(
+    truth: np.ndarray, runs: np.ndarray, metric: str, k: int, weights: np.ndarray
+) -> np.ndarray:
+    """[resamples]: the metric of each resample, averaged over the runs."""
+    values = []
+    for predicted in runs:
+        cells = np.zeros((len(truth), k * k))
+        cells[np.arange(len(truth)), truth * k + predicted] = 1.0
+        confusion = (weights @ cells).reshape(len(weights), k, k)
+        values.append(_from_confusion(confusion, metric))
+    return np.mean(values, axis=0)
 
 
 def _percentiles(values: np.ndarray, level: float) -> tuple[float, float]:
@@ -146,17 +169,17 @@ def bootstrap_interval(
     seed: int = 0,
     level: float = 0.95,
 ) -> tuple[float, float]:
-    """Percentile bootstrap interval (low, high) of one model's metric on this test split.
+    """Percentile bootstrap interval (low, high) of a variant's metric on this test split;
+    `y_pred` is one run's predictions, or [seeds, images] for the mean over seeds.
 
     It says how much the number would move had the split held other images from the same
     source; the same seed always gives the same interval.
     """
-    _check(metric, len(y_true), len(y_pred))
     truth = _labels(y_true, n_classes, "y_true")
-    predicted = _labels(y_pred, n_classes, "y_pred")
-    counts = _resampled_cells(truth * n_classes + predicted, n_classes**2, resamples, seed)
-    values = _from_confusion(counts.reshape(resamples, n_classes, n_classes), metric)
-    return _percentiles(values, level)
+    runs = _runs(y_pred, n_classes, "y_pred")
+    _check(metric, len(truth), runs.shape[1])
+    weights = _image_weights(len(truth), resamples, seed)
+    return _percentiles(_resampled(truth, runs, metric, n_classes, weights), level)
 
 
 def paired_difference(
@@ -169,25 +192,23 @@ def paired_difference(
     seed: int = 0,
     level: float = 0.95,
 ) -> PairedDifference:
-    """The difference b - a and its paired bootstrap interval.
+    """The difference b - a and its paired bootstrap interval; each of `pred_a`, `pred_b` is one
+    run's predictions or [seeds, images], compared by their means over seeds.
 
-    Both models are scored on the same resampled images in each resample, so what the images
+    Both variants are scored on the same resampled images in each resample, so what the images
     share (an easy or a hard draw) cancels and only their disagreement is left: the interval is
     far narrower than two separate intervals would suggest. Identical predictions give exactly 0
     in every resample, hence [0, 0].
     """
-    _check(metric, len(y_true), len(pred_a), len(pred_b))
     truth = _labels(y_true, n_classes, "y_true")
-    a = _labels(pred_a, n_classes, "pred_a")
-    b = _labels(pred_b, n_classes, "pred_b")
-    k = n_classes
-    counts = _resampled_cells((truth * k + a) * k + b, k**3, resamples, seed)
-    cube = counts.reshape(resamples, k, k, k)  # [resample, truth, a, b]
-    values_a = _from_confusion(cube.sum(axis=3), metric)
-    values_b = _from_confusion(cube.sum(axis=2), metric)
+    a, b = _runs(pred_a, n_classes, "pred_a"), _runs(pred_b, n_classes, "pred_b")
+    _check(metric, len(truth), a.shape[1], b.shape[1])
+    weights = _image_weights(len(truth), resamples, seed)
+    values_a = _resampled(truth, a, metric, n_classes, weights)
+    values_b = _resampled(truth, b, metric, n_classes, weights)
     low, high = _percentiles(values_b - values_a, level)
-    value_a = score(truth, a, metric, k)
-    value_b = score(truth, b, metric, k)
+    value_a = float(np.mean([score(truth, run, metric, n_classes) for run in a]))
+    value_b = float(np.mean([score(truth, run, metric, n_classes) for run in b]))
     return PairedDifference(
         metric=metric,
         value_a=value_a,

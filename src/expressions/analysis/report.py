@@ -23,6 +23,7 @@ from expressions.analysis.report_markdown import (
     VARIANT_PLOTS,
     render_markdown,
 )
+from expressions.analysis.seeds import compare
 from expressions.core import paths
 from expressions.core.atomic import write_json, write_text
 from expressions.core.errors import AnalysisError
@@ -99,8 +100,9 @@ def data_counts(data: dict[str, Any]) -> dict[str, dict[str, int]]:
     return out
 
 
-def variant_section(root: Path, variant: str) -> dict[str, Any]:
-    """Everything the report shows about one variant, read from that variant's stage outputs."""
+def variant_section(root: Path, variant: str, seed: int) -> dict[str, Any]:
+    """Everything the report shows about one variant, read from that variant's stage outputs;
+    `seed`: the run whose validation lines and confusions are shown (the first of train.seeds)."""
     path, tables = root / paths.test_metrics(variant), root / paths.tables(variant)
     metrics = _read_json(path, f"evaluate@{variant}")
     details = _read_json(tables, f"evaluate@{variant}")
@@ -113,14 +115,20 @@ def variant_section(root: Path, variant: str) -> dict[str, Any]:
         | {"support": int(_dig(per_class, (c, "support"), tables))}
         for c in classes
     }
-    table2 = {key: _dig(metrics, keys, path) for key, _, keys in TABLE2}
-    table2["test_images"] = int(
-        details.get("test_images", sum(v["support"] for v in table1.values()))
-    )
+    both = {**details, **metrics}
+    table2: dict[str, Any] = {key: _dig(both, keys, path) for key, _, keys in TABLE2}
+    table2 |= {
+        "accuracy_sd": _dig(metrics, ("accuracy_sd",), path),
+        "macro_f1_sd": _dig(metrics, ("macro_f1_sd",), path),
+        "seeds": int(_dig(metrics, ("seeds",), path)),
+        "intervals": details.get("intervals", {}),
+        "runs": details.get("runs", {}),
+        "test_images": int(details.get("test_images", sum(v["support"] for v in table1.values()))),
+    }
     speed = details.get("speed", {})
     table2["images_per_s"] = float(speed["images_per_s"]) if "images_per_s" in speed else None
-    training = root / paths.training_log(variant)
-    run = _read_json(training, f"train@{variant}") if training.exists() else {}
+    training = root / paths.training_log(variant, seed)
+    run = _read_json(training, f"train@{variant}-{seed}") if training.exists() else {}
     table2["kept_epoch"] = run.get("kept_epoch")
     table2["train_images_per_s"] = run.get("train_images_per_s")
     return {
@@ -128,10 +136,30 @@ def variant_section(root: Path, variant: str) -> dict[str, Any]:
         "table1": table1,
         "table2": table2,
         "by_source": details.get("by_source", {}),
-        "validation": epochs(root / paths.LIVE / variant),
+        "validation": epochs(root / paths.live(variant, seed)),
         "confused_pairs": read_pairs(root / paths.PLOTS / variant / "confusion.csv", classes),
         "plots": {k: f"plots/{variant}/{v}" for k, v in VARIANT_PLOTS.items()},
     }
+
+
+def run_frames(root: Path, variant: str, seeds: Sequence[int]) -> list[pd.DataFrame]:
+    """Each run's test predictions, in the order of `seeds`."""
+    frames = []
+    for seed in seeds:
+        path = root / paths.run_predictions(variant, seed)
+        if not path.exists():
+            raise AnalysisError(f"{path} not found; run `dvc repro test@{variant}-{seed}` first")
+        frames.append(pd.read_csv(path, keep_default_na=False))
+    return frames
+
+
+def comparisons(
+    root: Path, variants: Sequence[str], seeds: Sequence[int], classes: Sequence[str]
+) -> dict[str, Any]:
+    """Every variant against the first one (the study's main), on the same test images."""
+    reference, *others = variants
+    theirs = run_frames(root, reference, seeds)
+    return {v: compare(v, reference, run_frames(root, v, seeds), theirs, classes) for v in others}
 
 
 def read_pairs(path: Path, classes: Sequence[str]) -> list[dict[str, Any]]:
@@ -148,16 +176,23 @@ def read_pairs(path: Path, classes: Sequence[str]) -> list[dict[str, Any]]:
     return confused_pairs(counts, classes).to_dict("records")
 
 
-def build_report(root: Path | str, variants: Sequence[str]) -> dict[str, Any]:
-    """The whole report as one JSON-ready dict (written as report.json, rendered as report.md)."""
+def build_report(
+    root: Path | str, variants: Sequence[str], seeds: Sequence[int] = (0,)
+) -> dict[str, Any]:
+    """The whole report as one JSON-ready dict (written as report.json, rendered as report.md);
+    `seeds`: train.seeds, the first one's runs shown where one run is drawn."""
     root = Path(root)
     if not variants:
         raise AnalysisError("name at least one variant to report on")
-    sections = {v: variant_section(root, v) for v in variants}
+    sections = {v: variant_section(root, v, seeds[0]) for v in variants}
     data = _read_json(root / paths.DATA_TOTALS, "merge")
+    classes = sections[variants[0]]["classes"]
     return {
         "variants": list(variants),
-        "classes": sections[variants[0]]["classes"],
+        "seeds": list(seeds),
+        "reference": variants[0],
+        "comparisons": comparisons(root, variants, seeds, classes),
+        "classes": classes,
         "table1": {v: s["table1"] for v, s in sections.items()},
         "table2": {v: s["table2"] for v, s in sections.items()},
         "by_source": {v: s["by_source"] for v, s in sections.items()},
@@ -176,9 +211,11 @@ def build_report(root: Path | str, variants: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def write_report(root: Path | str, variants: Sequence[str], md: Path, js: Path) -> dict[str, Any]:
+def write_report(
+    root: Path | str, variants: Sequence[str], md: Path, js: Path, seeds: Sequence[int] = (0,)
+) -> dict[str, Any]:
     """Build the report from `root` and write report.json and report.md atomically."""
-    report = build_report(root, variants)
+    report = build_report(root, variants, seeds)
     prefix = Path(os.path.relpath(Path(root).resolve(), Path(md).resolve().parent)).as_posix()
     write_json(js, report)
     write_text(md, render_markdown(report, "" if prefix == "." else prefix + "/"))

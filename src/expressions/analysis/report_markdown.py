@@ -12,7 +12,7 @@ from typing import Any
 
 from expressions.training.epoch_log import EPOCH_LINE
 
-TABLE2 = (  # key in report.json, column header in report.md, path in metrics/<variant>.json
+TABLE2 = (  # key in report.json, column header in report.md, path in metrics/test or tables
     ("accuracy", "Accuracy", ("accuracy",)),
     ("macro_precision", "Macro P", ("macro", "precision")),
     ("macro_recall", "Macro R", ("macro", "recall")),
@@ -22,6 +22,8 @@ TABLE2 = (  # key in report.json, column header in report.md, path in metrics/<v
     ("micro_recall", "Micro R", ("micro", "recall")),
     ("micro_f1", "Micro F1", ("micro", "f1")),
 )
+SPREAD = {"accuracy": "accuracy_sd", "macro_f1_sklearn": "macro_f1_sd"}  # shown as mean +- sd
+INTERVALS = {"accuracy": "accuracy", "macro_f1_sklearn": "macro_f1"}  # and their intervals
 DATA_PLOTS = {"class counts": "class_counts.png", "intensity": "intensity.png",
               "samples": "samples.png"}  # fmt: skip
 VARIANT_PLOTS = {"confusion matrix": "confusion.png", "most confident errors": "errors.png",
@@ -96,22 +98,79 @@ def _table1(report: dict[str, Any]) -> list[str]:
     return ["## Table 1. Precision and recall per class (test set)", "", *md_table(header, rows)]
 
 
+def mean_sd(value: float, sd: float, seeds: int) -> str:
+    """'0.7672 +- 0.0123' over several seeds; one run's number alone, as the study's is."""
+    return f"{value:.4f} ± {sd:.4f}" if seeds > 1 else f"{value:.4f}"
+
+
+def interval(pair: Sequence[float] | None) -> str:
+    return "n/a" if not pair else f"[{pair[0]:.4f}, {pair[1]:.4f}]"
+
+
 def _table2(report: dict[str, Any]) -> list[str]:
-    """Table 2: one row per variant; both macro-F1 definitions, footnoted."""
+    """Table 2: one row per variant, each score the mean over its seeds; accuracy and macro F1
+    with their sd over seeds and bootstrap 95 % interval; both macro-F1 definitions, footnoted."""
     extra = {"test_images": "Test images", "images_per_s": "Images/s (test)",
              "kept_epoch": "Kept epoch", "train_images_per_s": "Images/s (train)"}  # fmt: skip
-    header = ["Variant"] + [h for _, h, _ in TABLE2] + list(extra.values())
-    keys = [k for k, _, _ in TABLE2] + list(extra)
-    rows = [[v] + [report["table2"][v].get(k) for k in keys] for v in report["variants"]]
-    for row in rows:  # throughput: whole images per second are precise enough
-        row[-3], row[-1] = _fmt(row[-3], digits=0), _fmt(row[-1], digits=0)
+    header = ["Variant", "Seeds"]
+    for key, head, _ in TABLE2:
+        header += [head, "95 % interval"] if key in INTERVALS else [head]
+    header += list(extra.values())
+    rows = []
+    for v in report["variants"]:
+        t2, n = report["table2"][v], report["table2"][v]["seeds"]
+        row: list[Any] = [v, n]
+        for key, _, _ in TABLE2:
+            if key in INTERVALS:
+                row += [
+                    mean_sd(t2[key], t2[SPREAD[key]], n),
+                    interval(t2["intervals"].get(INTERVALS[key])),
+                ]
+            else:
+                row.append(t2[key])
+        row += [t2.get(k) for k in extra]
+        row[-3], row[-1] = _fmt(row[-3], digits=0), _fmt(row[-1], digits=0)  # whole images/s
+        rows.append(row)
+    seeds = {report["table2"][v]["seeds"] for v in report["variants"]}
+    how = (
+        "Each number is one run (one seed), as the study reports it: the interval says how much "
+        "the test split's choice of images leaves open, and how much another seed would move it is "
+        "unmeasured (`dvc exp run -S 'train.seeds=[0,1,2]'` measures it)."
+        if seeds == {1}
+        else "Each number is the mean over the variant's seeds (± the standard deviation over "
+        "seeds); the interval is the bootstrap's for that mean, over the test images."
+    )
     return [
         "## Table 2. Overall metrics (test set)",
         "",
         *md_table(header, rows),
         "",
+        how + " Intervals: 95 %, 1,000 bootstrap resamples of the test images.  ",
         "¹ the study's macro F1: harmonic mean of macro precision and macro recall.  ",
         "² scikit-learn's macro F1: mean of the per-class F1 scores.",
+    ]
+
+
+def _differences(report: dict[str, Any]) -> list[str]:
+    """Each variant against the reference, in words: resolved or not at 95 %."""
+    comparisons = report.get("comparisons") or {}
+    if not comparisons:
+        return []
+    reference = report["reference"]
+    out = [f"## Differences against {reference} (test set)", ""]
+    for c in comparisons.values():
+        test = c["mcnemar"]
+        out.append(
+            f"- {c['accuracy']['sentence']} (accuracy); {c['macro_f1']['sentence']} (macro F1); "
+            f"McNemar on the first seeds' {test['b'] + test['c']} disagreements: p = "
+            f"{test['p_value']:.3g} ({test['test']})."
+        )
+    return [
+        *out,
+        "",
+        "A difference is resolved when its paired bootstrap 95 % interval (the same resampled "
+        "test images for both variants, every seed) excludes 0; otherwise the test split cannot "
+        "tell the two apart.",
     ]
 
 
@@ -220,10 +279,13 @@ def render_markdown(report: dict[str, Any], prefix: str = "../") -> str:
     intro = [
         f"# Results: {', '.join(report['variants'])}",
         "",
-        "Written by `dvc repro report` from metrics/<variant>.json, dvclive/<variant>/,",
-        "plots/<variant>/confusion.csv and metrics/data.json. Scores are fractions of 1.",
+        "Written by `dvc repro report` from metrics/test/<variant>.json, metrics/tables/,",
+        "metrics/runs/ (every run's predictions), dvclive/, plots/<variant>/confusion.csv and",
+        "metrics/data.json. Scores are fractions of 1; tables show the first seed's runs where",
+        "one run is drawn (validation lines, confused pairs, plots).",
     ]
-    sections = [intro, _table1(report), _table2(report), _by_source(report), _validation(report)]
+    sections = [intro, _table1(report), _table2(report), _differences(report)]
+    sections += [_by_source(report), _validation(report)]
     sections = [s for s in sections if s]
     sections += [_data(report), _pairs(report), _plots(report, prefix)]
     return "\n\n".join("\n".join(lines) for lines in sections) + "\n"

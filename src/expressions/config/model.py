@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
-from expressions.config.fields import bounded, build, choice
+from expressions.config.fields import bounded, build, choice, per_run
 from expressions.core.errors import ConfigError
+from expressions.data.views import View, views
 
 BUILT_IN_ARCHS = ("study", "efficientnet_lite0")  # the rest come from torchvision
 
@@ -86,7 +87,8 @@ class TrainSpec:
     epochs: int = bounded(1, 10_000)
     lr: float = bounded(0.0, 10.0, open_lo=True)
     batch_size: int = bounded(1, 65_536)
-    seed: int = bounded(0, 2**31 - 1)
+    seeds: tuple[int, ...] = (0,)  # one run (a DVC stage, train@<variant>-<seed>) per seed
+    seed: int = per_run(0, "each run's seed is one of train.seeds, e.g. seeds: [0, 1, 2]")
     threads: int = bounded(0, 1024)
     workers: int = bounded(0, 64)
     device: str = choice("auto", "cpu", "cuda")
@@ -99,15 +101,34 @@ class TrainSpec:
     balance: str = choice("none", "weighted_loss", "sampler")
     label_smoothing: float = bounded(0.0, 0.5)
     weight_decay: float = bounded(0.0, 1.0)
-    schedule: str = choice("none", "cosine", "step")
+    schedule: str = choice("none", "cosine", "step", "onecycle")
     warmup_epochs: int = bounded(0, 10_000)
     early_stopping: int = bounded(0, 10_000)
     tta_flip: bool = False
+    tta_crops: bool = False  # evaluation averages five crops (each `crop` of the side) too
+    ema: float = bounded(0.0, 0.99999, default=0.0)  # weight average's decay per step; 0 = off
+    mixup: float = bounded(0.0, 10.0, default=0.0)  # Beta(a, a) blend of image pairs; 0 = off
+    cutmix: float = bounded(0.0, 10.0, default=0.0)  # Beta(a, a) pasted box; 0 = off
     backbone_lr: float = bounded(0.0, 1.0, default=1.0)  # x train.lr for a pretrained backbone
     processes: int | str = 1  # training processes on this machine; 'auto' = one per GPU
 
     def check(self, model: ModelSpec, where: str) -> None:
-        """Only a pretrained backbone has a learning rate of its own."""
+        """Seeds that name distinct runs; only a pretrained backbone has a learning rate of its
+        own."""
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
+            raise ConfigError(
+                f"{where}.train.seeds needs one or more distinct seeds, e.g. [0, 1, 2], "
+                f"not {list(self.seeds)}"
+            )
+        if any(not 0 <= s < 2**31 for s in self.seeds):
+            raise ConfigError(
+                f"{where}.train.seeds are whole numbers in [0, 2**31), not {list(self.seeds)}"
+            )
+        if self.schedule == "onecycle" and self.warmup_epochs:
+            raise ConfigError(
+                f"{where}.train.warmup_epochs is {self.warmup_epochs}, but schedule onecycle "
+                "warms up over its first 30 % of steps itself; leave it at 0"
+            )
         if model.arch == "study" and self.backbone_lr != 1.0:
             raise ConfigError(
                 f"{where}.train.backbone_lr is {self.backbone_lr}, but the study CNN has no "
@@ -141,16 +162,37 @@ class VariantConfig:
     model: ModelSpec
     train: TrainSpec
 
+    def views(self) -> list[View]:
+        """What evaluation and prediction average the probabilities over (data/views.py)."""
+        t = self.train
+        return views(self.image_size, t.tta_flip, t.tta_crops, t.crop)
+
+    def with_seed(self, seed: int) -> VariantConfig:
+        """The settings of one run: this variant trained with `seed`."""
+        return replace(self, train=replace(self.train, seed=seed))
+
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2) + "\n"
+        """One run's settings, its seed included (model.pt keeps them)."""
+        raw = asdict(self)
+        del raw["train"]["seeds"]  # which runs there are is the pipeline's business, not a run's
+        return json.dumps(raw, indent=2) + "\n"
+
+    def shared_json(self) -> str:
+        """configs/<variant>.json: what every seed's run of the variant shares. Without the
+        seeds, adding one to train.seeds retrains none of the runs that were there."""
+        raw = json.loads(self.to_json())
+        del raw["train"]["seed"]
+        return json.dumps(raw, indent=2) + "\n"
 
     @classmethod
     def from_json(cls, text: str) -> VariantConfig:
         raw = json.loads(text)
+        train = dict(raw["train"])
+        seed = train.pop("seed", 0)
         return cls(
             name=raw["name"],
             classes=tuple(raw["classes"]),
             image_size=raw["image_size"],
             model=build(ModelSpec, raw["model"], "model"),
-            train=build(TrainSpec, raw["train"], "train"),
+            train=replace(build(TrainSpec, train, "train"), seed=seed),
         )

@@ -49,6 +49,11 @@ class Params:
                 f"variant {name!r} is not in params.yaml; the variants are {', '.join(self.variants)}"
             )
         where = f"variants.{name}"
+        if "seeds" in (self.variants[name].get("train") or {}):
+            raise ConfigError(
+                f"{where}.train.seeds: every variant runs with the same seeds, so that they "
+                "compare on equal terms; set train.seeds instead"
+            )
         merged = {
             k: _deep_merge(self.raw[k], self.variants[name].get(k) or {})
             for k in ("model", "train")

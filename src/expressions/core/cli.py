@@ -39,6 +39,15 @@ def parser(doc: str | None) -> argparse.ArgumentParser:
     )
 
 
+def run_arguments(doc: str | None, argv: list[str]) -> tuple[str, int]:
+    """(variant, seed) of a stage that works on one run: `<variant> [--seed N]`."""
+    made = parser(doc)
+    made.add_argument("variant", help="a variant named in params.yaml variants")
+    made.add_argument("--seed", type=int, default=0, help="the run's seed (default 0)")
+    args = made.parse_args(argv)
+    return args.variant, args.seed
+
+
 def run(main: Callable[[list[str]], None]) -> None:
     """Call `main(argv)`; a UserError becomes `error: <sentence>` on stderr and exit 1."""
     try:

@@ -21,12 +21,14 @@ DATA_TOTALS = Path("metrics/data.json")
 DATA_DETAILS = Path("metrics/data_details.json")
 DATA_PLOTS = Path("plots/data")
 CONFIGS = Path("configs")  # CONFIGS/<variant>.json: a variant's effective settings
-MODELS = Path("models")  # MODELS/<variant>/model.pt
-CHECKPOINTS = Path("checkpoints")  # CHECKPOINTS/<variant>/last.pt, only while training
-LIVE = Path("dvclive")  # LIVE/<variant>/: per-epoch curves
-TEST_METRICS = Path("metrics/test")  # TEST_METRICS/<variant>.json: Table 2, the headline metrics
-TRAINING = Path("metrics/training")  # TRAINING/<variant>.json: kept epoch, speed
-TABLES = Path("metrics/tables")  # TABLES/<variant>.json: Table 1 per class, counts, speed
+# A run is one variant trained with one of train.seeds: its files sit in seed-<seed>/ folders.
+MODELS = Path("models")  # MODELS/<variant>/seed-<seed>/model.pt
+CHECKPOINTS = Path("checkpoints")  # CHECKPOINTS/<variant>/seed-<seed>/last.pt, while training
+LIVE = Path("dvclive")  # LIVE/<variant>/seed-<seed>/: per-epoch curves
+TRAINING = Path("metrics/training")  # TRAINING/<variant>/seed-<seed>.json: kept epoch, speed
+RUNS = Path("metrics/runs")  # RUNS/<variant>/seed-<seed>/: a run's test.json, predictions.csv
+TEST_METRICS = Path("metrics/test")  # TEST_METRICS/<variant>.json: the headline, over seeds
+TABLES = Path("metrics/tables")  # TABLES/<variant>.json: per class, per seed, intervals
 PLOTS = Path("plots")  # PLOTS/<variant>/: confusion, predictions, figures
 REPORT_MD = Path("metrics/report.md")
 REPORT_JSON = Path("metrics/report.json")
@@ -44,16 +46,32 @@ def config(variant: str) -> Path:
     return CONFIGS / f"{variant}.json"
 
 
-def model(variant: str) -> Path:
-    return MODELS / variant / "model.pt"
+def run(seed: int) -> str:
+    return f"seed-{seed}"
 
 
-def training_log(variant: str) -> Path:
-    return TRAINING / f"{variant}.json"
+def model(variant: str, seed: int) -> Path:
+    return MODELS / variant / run(seed) / "model.pt"
 
 
-def checkpoint(variant: str) -> Path:
-    return CHECKPOINTS / variant / "last.pt"
+def live(variant: str, seed: int) -> Path:
+    return LIVE / variant / run(seed)
+
+
+def training_log(variant: str, seed: int) -> Path:
+    return TRAINING / variant / f"{run(seed)}.json"
+
+
+def checkpoint(variant: str, seed: int) -> Path:
+    return CHECKPOINTS / variant / run(seed) / "last.pt"
+
+
+def run_metrics(variant: str, seed: int) -> Path:
+    return RUNS / variant / run(seed) / "test.json"
+
+
+def run_predictions(variant: str, seed: int) -> Path:
+    return RUNS / variant / run(seed) / "predictions.csv"
 
 
 def test_metrics(variant: str) -> Path:
@@ -84,5 +102,5 @@ RELEASE_METRICS = Path("metrics/release.json")  # temperature, ECE before/after
 RELIABILITY = RELEASE / "reliability.png"  # a plot inside the artifact
 
 
-def onnx_model(variant: str) -> Path:
-    return MODELS / variant / "model.onnx"
+def onnx_model(variant: str, seed: int) -> Path:
+    return MODELS / variant / run(seed) / "model.onnx"

@@ -107,21 +107,28 @@ def _mark_duplicates(rows: pd.DataFrame, images: np.ndarray) -> None:
 
 
 def _check_map(parts: list[Part], label_map: dict[str, dict[str, str]]) -> None:
-    """Every label map entry names a label its dataset has: a typo would drop a class silently."""
+    """Every label map entry names a label its dataset has: a typo would drop a class silently.
+    All the wrong entries are named at once, each dataset with its labels, closest first."""
+    clauses = []
     for part in parts:
         found = [str(label) for label in part.clean_report["labels"]]
         known = {label.lower() for label in found}
-        for entry in label_map.get(part.name) or {}:
-            if str(entry).lower() in known:
-                continue
-            closest = sorted(
-                found,
-                key=lambda label: -SequenceMatcher(None, entry.lower(), label.lower()).ratio(),
-            )
-            raise ConfigError(
-                f"labels.map.{part.name}.{entry} matches no label of dataset {part.name}; "
-                f"its labels are {', '.join(closest) or 'none'} (closest first)"
-            )
+        wrong = [e for e in label_map.get(part.name) or {} if str(e).lower() not in known]
+        if not wrong:
+            continue
+        closest = sorted(
+            found,
+            key=lambda label: -SequenceMatcher(None, str(wrong[0]).lower(), label.lower()).ratio(),
+        )
+        keys = [f"labels.map.{part.name}.{entry}" for entry in wrong]
+        names = keys[0] if len(keys) == 1 else f"{', '.join(keys[:-1])} and {keys[-1]}"
+        verb = "matches" if len(keys) == 1 else "match"
+        clauses.append(
+            f"{names} {verb} no label of dataset {part.name}; its labels are "
+            f"{', '.join(closest) or 'none'} (closest first)"
+        )
+    if clauses:
+        raise ConfigError("; ".join(clauses))
 
 
 def _check_classes(

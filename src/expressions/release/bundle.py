@@ -16,10 +16,11 @@ from expressions.config import VariantConfig
 from expressions.core import paths
 from expressions.core.atomic import atomic_path
 from expressions.core.errors import PredictionError
+from expressions.data.views import View
 from expressions.release import calibration
-from expressions.release.card import write_card
+from expressions.release.card_markdown import write_card
 from expressions.release.export import export_onnx
-from expressions.training.batches import forward_all
+from expressions.training.batches import view_logits
 from expressions.training.model_file import LoadedModel, save_model
 
 
@@ -33,34 +34,27 @@ class Calibration:
     val_images: int
 
 
-def test_metrics(variant: str, root: Path = Path()) -> dict[str, Any]:
-    """Table 2 and Table 1 of `variant` on the test split, as evaluate@<variant> wrote them:
-    metrics/test/<variant>.json (headline) + metrics/tables/<variant>.json (per class)."""
-    headline, tables = root / paths.test_metrics(variant), root / paths.tables(variant)
-    if not headline.is_file():
+def run_metrics(variant: str, seed: int, root: Path = Path()) -> dict[str, Any]:
+    """Table 2 and Table 1 of the released run on the test split, as test@<variant>-<seed> wrote
+    them (metrics/runs/<variant>/seed-<seed>/test.json): the card describes that very model."""
+    path = root / paths.run_metrics(variant, seed)
+    if not path.is_file():
         raise PredictionError(
-            f"no test metrics for {variant} at {paths.test_metrics(variant)}; "
-            f"build them with `dvc repro evaluate@{variant}`"
+            f"no test metrics for {variant} at {path}; build them with "
+            f"`dvc repro test@{variant}-{seed}`"
         )
-    metrics = json.loads(headline.read_text())
-    if tables.is_file():
-        metrics.update(json.loads(tables.read_text()))
+    metrics = json.loads(path.read_text())
     if "per_class" not in metrics:
         raise PredictionError(
-            f"{paths.tables(variant)} holds no per-class table; rebuild it with "
-            f"`dvc repro evaluate@{variant}`"
+            f"{path} holds no per-class table; rebuild it with `dvc repro test@{variant}-{seed}`"
         )
     return metrics
 
 
-def val_logits(model: torch.nn.Module, x: np.ndarray, tta_flip: bool) -> list[np.ndarray]:
-    """Logits of the validation images (and of their mirrors when the variant averages them)."""
+def val_logits(model: torch.nn.Module, x: np.ndarray, views: list[View]) -> list[np.ndarray]:
+    """Logits of the validation images in every view the variant averages over."""
     images = torch.from_numpy(np.ascontiguousarray(x))
-    device = torch.device("cpu")
-    out = [forward_all(model, images, 256, device).numpy()]
-    if tta_flip:
-        out.append(forward_all(model, images, 256, device, mirror=True).numpy())
-    return out
+    return [z.numpy() for z in view_logits(model, images, 256, torch.device("cpu"), views)]
 
 
 def calibrate(
@@ -69,7 +63,7 @@ def calibrate(
     """Fit the temperature on val; return it with ECE/NLL before and after, and both probas."""
     if len(y_val) == 0:
         raise PredictionError("the dataset has no validation images to fit the temperature on")
-    logits = val_logits(model, x_val, variant.train.tta_flip)
+    logits = val_logits(model, x_val, variant.views())
     temperature = calibration.fit_temperature(logits, y_val)
     before, after = calibration.tempered(logits, 1.0), calibration.tempered(logits, temperature)
     result = Calibration(

@@ -1,5 +1,5 @@
 """The model card: its facts written once as JSON (model_card.json), its text (MODEL_CARD.md)
-rendered from them, and what `expressions predict` and `serve` read back from them.
+rendered from them (card_markdown.py), and what `expressions predict` and `serve` read back.
 
 Facts are gathered by the release stage from the pipeline's own outputs (params, the merged
 data's counts, the variant's settings, its test metrics, the calibration just fitted), so the
@@ -15,7 +15,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from expressions.core.atomic import write_text
 from expressions.data.origins import real_faces
 
 if TYPE_CHECKING:
@@ -51,6 +50,7 @@ def card_facts(
         "classes": list(variant.classes),
         "image_size": variant.image_size,
         "tta_flip": variant.train.tta_flip,
+        "tta_crops": variant.train.tta_crops,
         "input": input_scaling,
         "data": {
             "real_faces": real,
@@ -72,12 +72,6 @@ def card_facts(
         },
         "calibration": calibration,
     }
-
-
-def write_card(folder: Path, facts: dict[str, Any]) -> None:
-    """model_card.json and MODEL_CARD.md into `folder`, each written then renamed."""
-    write_text(folder / FACTS, json.dumps(facts, indent=2) + "\n")
-    write_text(folder / CARD, render(facts))
 
 
 def read_facts(folder: Path) -> dict[str, Any] | None:
@@ -126,174 +120,3 @@ def model_info(
         trained_on=data.get("summary"),
         warning=None if real or real is None else DRAWN,
     )
-
-
-def _table(head: list[str], rows: list[list[Any]]) -> str:
-    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def _data_lines(data: dict[str, Any], classes: list[str]) -> list[str]:
-    mapping = [
-        [dataset, original, target]
-        for dataset, labels in data.get("label_map", {}).items()
-        for original, target in (labels or {}).items()
-    ]
-    lines = [
-        "## Data and label map",
-        "",
-        *([data["description"], ""] if data.get("description") else []),
-        f"Classes: {', '.join(classes)}. Each source label below maps to a class; other "
-        "labels are dropped (and counted in `metrics/data.json`).",
-        "",
-        _table(["dataset", "source"], [[d, s] for d, s in data["datasets"].items()]),
-        "",
-        _table(["dataset", "original label", "class"], mapping),
-    ]
-    totals = data.get("totals") or {}
-    if isinstance(totals.get("datasets"), dict):
-        keys = ("files", "skipped", "unmapped", "duplicates", "kept")
-        rows = [[name, *(t.get(k, "") for k in keys)] for name, t in totals["datasets"].items()]
-        lines += [
-            "",
-            "Files per dataset (`metrics/data.json`):",
-            "",
-            _table(["dataset", *keys], rows),
-        ]
-    if isinstance(totals.get("classes"), dict):
-        keys = ("train", "val", "test", "total")
-        rows = [[name, *(t.get(k, "") for k in keys)] for name, t in totals["classes"].items()]
-        lines += ["", "Images per class and split:", "", _table(["class", *keys], rows)]
-    return lines
-
-
-def _headline(facts: dict[str, Any]) -> list[str]:
-    """The card's first lines: what the model is, and on what data, before anything else."""
-    data, classes = facts["data"], facts["classes"]
-    size = facts["image_size"]
-    lines = [
-        f"# Model card: {facts['name']}",
-        "",
-        f"A {len(classes)}-class facial-expression classifier (variant `{facts['variant']}`) on "
-        f"{size}x{size} grayscale face crops: {', '.join(classes)}.",
-        "",
-    ]
-    if data.get("real_faces"):
-        lines.append(f"**Trained on real faces**: {data['summary']}.")
-    else:
-        lines.append(
-            f"**Trained on drawn faces** ({data['summary']}): **not for photos of people**. "
-            "The numbers below describe drawn faces; retrain on real data (README: Real data) "
-            "before any use on people."
-        )
-    return [*lines, ""]
-
-
-def render(facts: dict[str, Any]) -> str:
-    """MODEL_CARD.md from the facts: data, recipe, Table 2, per-class recall, calibration,
-    limits, intended and forbidden uses, and how it was built."""
-    test, calib, classes = facts["test"], facts["calibration"], facts["classes"]
-    per_class = test["per_class"]
-    support = {c: m["support"] for c, m in per_class.items()}
-    minority = min(support, key=support.get)
-    weakest = min(per_class, key=lambda c: per_class[c]["recall"])
-    macro, micro = test["macro"], test["micro"]
-    lines = [
-        *_headline(facts),
-        "## Files",
-        "",
-        "- `model.pt`: PyTorch weights, settings and temperature (load with "
-        "`torch.load(..., weights_only=True)`; `expressions predict --model <this folder>`).",
-        "- `model.onnx`: the same network for onnxruntime, dynamic batch axis; metadata holds "
-        "`classes`, `image_size`, `input_scaling`, `temperature`, `tta_flip`.",
-        f"- `{FACTS}`: every fact of this card, as JSON.",
-        f"- Input: {facts['input']}. Output: logits; probabilities = softmax(logits / temperature)"
-        + (", averaged with the mirrored face's." if facts.get("tta_flip") else "."),
-        "",
-        *_data_lines(facts["data"], classes),
-        "",
-        "## Training recipe",
-        "",
-        f"Model: `{json.dumps(facts['recipe']['model'])}`",
-        "",
-        f"Training: `{json.dumps(facts['recipe']['train'])}`",
-        "",
-        f"## Table 2 on the test split ({test['images']} images)",
-        "",
-        _table(
-            ["accuracy", "macro P", "macro R", "macro F1 (study)", "macro F1 (sklearn)"],
-            [
-                [
-                    f"{test['accuracy']:.3f}",
-                    f"{macro['precision']:.3f}",
-                    f"{macro['recall']:.3f}",
-                    f"{macro['f1_study']:.3f}",
-                    f"{macro['f1']:.3f}",
-                ]
-            ],
-        ),
-        "",
-        f"Micro P/R/F1: {micro['precision']:.3f} / {micro['recall']:.3f} / {micro['f1']:.3f}.",
-        "",
-        "## Per-class recall (test split)",
-        "",
-        _table(
-            ["class", "precision", "recall", "test images"],
-            [
-                [c, f"{m['precision']:.3f}", f"{m['recall']:.3f}", m["support"]]
-                for c, m in per_class.items()
-            ],
-        ),
-        "",
-        "## Calibration",
-        "",
-        f"Temperature scaling fitted on the validation split ({calib['val_images']} images): "
-        f"T = {calib['temperature']:.4f}. Predictions (argmax) are unchanged; probabilities are "
-        "softmax(logits / T).",
-        "",
-        _table(
-            ["", "ECE", "NLL"],
-            [
-                ["before (T = 1)", f"{calib['ece_before']:.4f}", f"{calib['nll_before']:.4f}"],
-                [
-                    f"after (T = {calib['temperature']:.2f})",
-                    f"{calib['ece_after']:.4f}",
-                    f"{calib['nll_after']:.4f}",
-                ],
-            ],
-        ),
-        "",
-        "Reliability diagram: `reliability.png` beside this card.",
-        "",
-        "## Known limits",
-        "",
-        f"- The minority class is {minority} ({support[minority]} test images); "
-        f"the lowest recall is {weakest} ({per_class[weakest]['recall']:.3f}). Expect it to be "
-        "missed more often than the others.",
-        f"- Trained on {facts['image_size']} px grayscale crops of mostly frontal faces: profile "
-        "views, occlusion, extreme lighting and very small faces (< 20 px) are out of distribution.",
-        f"- {len(classes)} classes: any other expression is forced into one of them.",
-        "",
-    ]
-    if facts.get("licence"):
-        lines += ["## Licence", "", facts["licence"], ""]
-    lines += [
-        "## Intended use",
-        "",
-        "Research and teaching on expression recognition; aggregate, consented analysis (e.g. "
-        "how an audience reacts to material) where an error harms nobody.",
-        "",
-        "## Must not be used for",
-        "",
-        "Decisions about individuals (hiring, grading, policing, credit, health, border control), "
-        "inferring emotions, intent, honesty or character, surveillance or identification of "
-        "people, or any use without the knowledge and consent of those pictured. An expression "
-        "is not a feeling.",
-        "",
-        "## How it was built",
-        "",
-        facts.get("built", "`dvc repro release` in this project's DVC pipeline."),
-        "",
-    ]
-    return "\n".join(lines)

@@ -48,6 +48,8 @@ def export_onnx(loaded: LoadedModel, target: Path) -> None:
             "input_scaling": INPUT_SCALING,
             "temperature": repr(float(temperature)),
             "tta_flip": "true" if variant.train.tta_flip else "false",
+            "tta_crops": "true" if variant.train.tta_crops else "false",
+            "crop": repr(float(variant.train.crop)),
             "variant": variant.name,
             "output": "logits; probabilities = softmax(logits / temperature)",
         }

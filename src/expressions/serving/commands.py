@@ -53,7 +53,8 @@ def add_predict(parser: argparse.ArgumentParser) -> None:
 
 def run_predict(args: argparse.Namespace) -> None:
     from expressions.serving import output
-    from expressions.serving.classifier import choose_model, in_use, load_file
+    from expressions.serving.choose import choose_model, in_use
+    from expressions.serving.classifier import load_file
     from expressions.serving.detect import make_detector
     from expressions.serving.inputs import expand
     from expressions.serving.predict import predict

@@ -63,7 +63,8 @@ def run_serve(args: argparse.Namespace) -> None:
             "pip install 'expressions[serve]'"
         ) from None
     from expressions.release.card import model_info
-    from expressions.serving.classifier import choose_model, in_use, load_file
+    from expressions.serving.choose import choose_model, in_use
+    from expressions.serving.classifier import load_file
     from expressions.serving.detect import make_detector
 
     chosen = choose_model(args.model, args.runtime)

@@ -11,7 +11,8 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from expressions.training.batches import forward_all
+from expressions.data.views import View
+from expressions.training.batches import view_logits
 from expressions.training.device import amp_dtype
 from expressions.training.model import ExpressionNet
 from expressions.training.model_file import load_model
@@ -37,7 +38,7 @@ class TorchClassifier:
     classes: tuple[str, ...]
     image_size: int
     temperature: float
-    tta_flip: bool
+    views: list[View]  # what the probabilities average over, as evaluation's do
     batch_size: int
     amp: torch.dtype | None = None  # bf16 autocast when trained with bf16 and the CPU has it
     real_faces: bool | None = None
@@ -55,21 +56,18 @@ class TorchClassifier:
             variant.classes,
             variant.image_size,
             temperature,
-            variant.train.tta_flip,
+            variant.views(),
             batch_size,
             amp_dtype(variant.train.amp, torch.device("cpu"), verbose=False),
             loaded.real_faces,
         )
 
     def proba(self, faces: np.ndarray) -> np.ndarray:
-        """As evaluation computes it (same batching code, mirror-averaged when trained with TTA)."""
+        """As evaluation computes it: the same batching code, the mean over the same views."""
         if len(faces) == 0:
             return np.zeros((0, len(self.classes)), np.float32)
         x = torch.from_numpy(np.ascontiguousarray(faces))
-        device = torch.device("cpu")
-        logits = forward_all(self.model, x, self.batch_size, device, self.amp)
-        proba = (logits / self.temperature).softmax(1)
-        if self.tta_flip:
-            mirrored = forward_all(self.model, x, self.batch_size, device, self.amp, mirror=True)
-            proba = (proba + (mirrored / self.temperature).softmax(1)) / 2
-        return proba.numpy()
+        logits = view_logits(
+            self.model, x, self.batch_size, torch.device("cpu"), self.views, self.amp
+        )
+        return torch.stack([(z / self.temperature).softmax(1) for z in logits]).mean(0).numpy()

@@ -13,12 +13,14 @@ from functools import partial
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
+from expressions.data.views import WHOLE, View
 from expressions.training.device import autocast
 
-ORDER, AUGMENT, DROPOUT = range(3)  # independent random streams of one epoch
+ORDER, AUGMENT, DROPOUT, MIX = range(4)  # independent random streams of one epoch
 
 
 def derived_seed(*keys: int) -> int:
@@ -88,22 +90,43 @@ def batch_stream(
     )
 
 
+def as_view(xb: torch.Tensor, view: View) -> torch.Tensor:
+    """A batch [B, 1, S, S] as `view` shows it: cropped and resized back, then mirrored
+    (data/views.py does the same in NumPy for ONNX models)."""
+    if view.window is not None:
+        top, left, side = view.window
+        crop = xb[..., top : top + side, left : left + side]
+        xb = F.interpolate(crop, size=xb.shape[-2:], mode="bilinear", align_corners=False)
+    return xb.flip(-1) if view.mirror else xb
+
+
 def forward_all(
     model: nn.Module,
     x: torch.Tensor,
     batch_size: int,
     device: torch.device,
     amp: torch.dtype | None = None,
-    mirror: bool = False,
+    view: View = WHOLE,
 ) -> torch.Tensor:
-    """Float32 logits [N, C] on the CPU for uint8 images [N, S, S], in eval mode, no autograd."""
+    """Float32 logits [N, C] on the CPU for uint8 images [N, S, S] seen as `view`, in eval mode,
+    no autograd."""
     model.eval()
     out = []
     with torch.inference_mode():
         for start in range(0, len(x), batch_size):
-            xb = as_input(to_device(x[start : start + batch_size], device))
-            if mirror:
-                xb = xb.flip(-1)
+            xb = as_view(as_input(to_device(x[start : start + batch_size], device)), view)
             with autocast(device, amp):
                 out.append(model(xb).float().cpu())
     return torch.cat(out)
+
+
+def view_logits(
+    model: nn.Module,
+    x: torch.Tensor,
+    batch_size: int,
+    device: torch.device,
+    views: list[View],
+    amp: torch.dtype | None = None,
+) -> list[torch.Tensor]:
+    """Logits of every view: what test-time augmentation averages (after a softmax each)."""
+    return [forward_all(model, x, batch_size, device, amp, view) for view in views]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -63,21 +64,17 @@ def cpu_copy(net: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def save_checkpoint(
-    path: Path,
-    fingerprint: str,
-    net: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    scaler: torch.amp.GradScaler,
-    history: list[dict],
-    best: dict | None,
+    path: Path, fingerprint: str, setup: Any, history: list[dict], best: dict | None
 ) -> None:
+    """`setup`: the loop's Setup (network, optimizer, scaler and the weights' average, if any)."""
     state = {
         "fingerprint": fingerprint,
-        "model": cpu_copy(net),
-        "optimizer": optimizer.state_dict(),
-        "scaler": scaler.state_dict(),
+        "model": cpu_copy(setup.net),
+        "optimizer": setup.optimizer.state_dict(),
+        "scaler": setup.scaler.state_dict(),
         "history": history,
         "best": best,
+        "ema": None if setup.ema is None else cpu_copy(setup.ema),
     }
     with atomic_path(path) as tmp:
         torch.save(state, tmp)

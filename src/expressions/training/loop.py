@@ -15,16 +15,18 @@ import torch
 import torch.nn.functional as F
 from dvclive import Live
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from expressions.config import TrainSpec, VariantConfig
 from expressions.core.errors import TrainingError
 from expressions.data.dataset import Merged
 from expressions.training import batches, device, distributed, model, recipe
-from expressions.training.batches import AUGMENT, DROPOUT, derived_seed
+from expressions.training.batches import AUGMENT, DROPOUT, MIX, derived_seed
 from expressions.training.checkpoint import cpu_copy, load_checkpoint, save_checkpoint
 from expressions.training.distributed import Runtime
 from expressions.training.epoch_log import EPOCH_LINE, PLOTTED, SUMMARY
+from expressions.training.mixing import Mixing, mix
 from expressions.training.recipe import Augment, early_stopped, kept_index, lr_at
 
 
@@ -49,6 +51,12 @@ class Setup:
     criterion: nn.CrossEntropyLoss  # summed, so batches can be split across ranks
     sample_weight: np.ndarray  # each training image's class weight (ones without weighting)
     amp: torch.dtype | None
+    ema: AveragedModel | None = None  # the weights' moving average, evaluated and kept
+
+    @property
+    def kept(self) -> nn.Module:
+        """The network validation scores and the run keeps: the average when there is one."""
+        return self.ema.module if self.ema is not None else self.net
 
 
 def build_setup(
@@ -81,11 +89,16 @@ def build_setup(
         label_smoothing=spec.label_smoothing,
         reduction="sum",
     )
+    ema = None
+    if spec.ema:
+        ema = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(spec.ema), use_buffers=True)
     if state is not None:
         optimizer.load_state_dict(state["optimizer"])
         scaler.load_state_dict(state["scaler"])
+        if ema is not None and state.get("ema") is not None:
+            ema.load_state_dict(state["ema"])
     sample_weight = class_weight.double().numpy()[y_train]
-    return Setup(spec, rt, net, stepped, optimizer, scaler, criterion, sample_weight, amp)
+    return Setup(spec, rt, net, stepped, optimizer, scaler, criterion, sample_weight, amp, ema)
 
 
 def validate(s: Setup, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
@@ -94,7 +107,7 @@ def validate(s: Setup, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     Every rank scores the whole validation set, so all ranks take the same early-stopping
     decision without communicating, and the numbers equal a single-process run's.
     """
-    logits = batches.forward_all(s.net, x, s.spec.batch_size, s.rt.device, s.amp)
+    logits = batches.forward_all(s.kept, x, s.spec.batch_size, s.rt.device, s.amp)
     accuracy = (logits.argmax(1) == y).double().mean().item()
     return F.cross_entropy(logits, y).item(), accuracy
 
@@ -108,8 +121,9 @@ def train_epoch(s: Setup, x: torch.Tensor, y: torch.Tensor, epoch: int) -> dict[
     """
     spec, rt = s.spec, s.rt
     torch.manual_seed(derived_seed(spec.seed, epoch, DROPOUT, rt.rank))
-    augment = Augment.from_spec(spec)
+    augment, mixing = Augment.from_spec(spec), Mixing.from_spec(spec)
     generator = torch.Generator().manual_seed(derived_seed(spec.seed, epoch, AUGMENT))
+    blends = np.random.default_rng(derived_seed(spec.seed, epoch, MIX))
     order = batches.epoch_order(y.numpy(), spec.seed, epoch, spec.balance)
     steps = batches.global_batches(order, spec.batch_size)
     shards = [b[rt.shard(len(b))] for b in steps]
@@ -135,11 +149,18 @@ def train_epoch(s: Setup, x: torch.Tensor, y: torch.Tensor, epoch: int) -> dict[
         for group in s.optimizer.param_groups:
             group["lr"] = lr_at(step, len(steps), spec) * group["lr_scale"]
         with device.autocast(rt.device, s.amp):
-            loss_sum = s.criterion(s.stepped(xb), yb)
+            if mixing is None or len(xb) == 0:
+                loss_sum = s.criterion(s.stepped(xb), yb)
+            else:
+                m = mix(xb, yb, mixing, blends)
+                out = s.stepped(m.x)
+                loss_sum = m.lam * s.criterion(out, m.y) + (1 - m.lam) * s.criterion(out, m.y_other)
         s.optimizer.zero_grad(set_to_none=True)
         s.scaler.scale(loss_sum * (rt.world / s.sample_weight[batch].sum())).backward()
         s.scaler.step(s.optimizer)
         s.scaler.update()
+        if s.ema is not None:
+            s.ema.update_parameters(s.net)
         total += loss_sum.detach()
     train_loss = distributed.all_sum(total.item(), rt) / float(s.sample_weight[order].sum())
     return {
@@ -221,20 +242,18 @@ def train(
         record["epoch"] = epoch + 1
         history.append(record)
         if spec.early_stopping and kept_index(history, spec.early_stopping) == epoch:
-            best = cpu_copy(s.net)
+            best = cpu_copy(s.kept)
         if rt.main:
             print(EPOCH_LINE.format(epochs=spec.epochs, **record), flush=True)
             log_epoch(live, record)
             if checkpoint is not None:
-                save_checkpoint(
-                    checkpoint, fingerprint, s.net, s.optimizer, s.scaler, history, best
-                )
+                save_checkpoint(checkpoint, fingerprint, s, history, best)
 
     kept = kept_index(history, spec.early_stopping)
     if best is not None:
-        s.net.load_state_dict(best)
+        s.kept.load_state_dict(best)
     speed = sum(h["images"] for h in history) / sum(h["seconds"] for h in history)
     if live is not None:  # the summary (a DVC metric) is the kept epoch's validation, no more
         live.summary = {k: history[kept][k] for k in SUMMARY}
         live.end()
-    return Trained(s.net, history, kept + 1, speed)
+    return Trained(s.kept, history, kept + 1, speed)

@@ -60,9 +60,14 @@ def save_model(
 
 
 def rebuild_hint(path: Path) -> str:
-    """The command that writes `path`: models/release/ comes from release, the rest from train."""
+    """The command that writes `path`: models/release/ comes from release,
+    models/<variant>/seed-<seed>/ from train@<variant>-<seed>."""
     folder = path.parent.name
-    return "dvc repro release" if folder == "release" else f"dvc repro train@{folder}"
+    if folder == "release":
+        return "dvc repro release"
+    if folder.startswith("seed-"):
+        return f"dvc repro train@{path.parent.parent.name}-{folder.removeprefix('seed-')}"
+    return "dvc repro train"
 
 
 def read_model_file(path: Path | str) -> dict[str, Any]:

@@ -3,7 +3,9 @@ class balancing and batched augmentation. All off in params.yaml's base, which i
 
 Learning rate: set before every optimizer step as a function of the step alone (nanoGPT's
 get_lr), so a resumed run needs no scheduler state: linear warm-up over `warmup_epochs`, then
-none | cosine (down to 0 at the last step) | step (x0.1 at 50% and 75% of the remaining steps).
+none | cosine (down to 0 at the last step) | step (x0.1 at 50% and 75% of the remaining steps);
+or onecycle (Smith's: a cosine rise from lr/25 to lr over the first 30% of the steps, then a
+cosine fall to 0), whose high middle lets a short run travel further.
 """
 
 from __future__ import annotations
@@ -18,8 +20,13 @@ from torch import nn
 
 from expressions.config import TrainSpec
 
+ONECYCLE_RISE = 0.3  # share of the steps spent rising to the peak
+ONECYCLE_START = 1 / 25  # the first step's rate, as a share of the peak (PyTorch's OneCycleLR)
+
 
 def lr_at(step: int, steps_per_epoch: int, spec: TrainSpec) -> float:
+    if spec.schedule == "onecycle":
+        return onecycle(step, spec.epochs * steps_per_epoch, spec.lr)
     warm = spec.warmup_epochs * steps_per_epoch
     if step < warm:
         return spec.lr * (step + 1) / (warm + 1)
@@ -29,6 +36,15 @@ def lr_at(step: int, steps_per_epoch: int, spec: TrainSpec) -> float:
     if spec.schedule == "step":
         return spec.lr * 0.1 ** ((progress >= 0.5) + (progress >= 0.75))
     return spec.lr
+
+
+def onecycle(step: int, total: int, peak: float) -> float:
+    rise = max(1, round(ONECYCLE_RISE * total))
+    if step < rise:
+        return peak * (
+            ONECYCLE_START + (1 - ONECYCLE_START) * (1 - math.cos(math.pi * step / rise)) / 2
+        )
+    return peak * 0.5 * (1 + math.cos(math.pi * (step - rise) / max(1, total - rise)))
 
 
 def make_optimizer(net: nn.Module, spec: TrainSpec) -> torch.optim.Optimizer:

@@ -1,0 +1,57 @@
+"""A scratch copy of this project: a fresh git + DVC repository holding its pipeline, as a clone
+would, with the params given. benchmarks/real.py runs FER2013 in one; the end-to-end tests
+(tests/helpers/e2e.py) build theirs with it too.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# What a clone holds that the pipeline and its make targets use (tests and docs stay behind).
+PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "src", ".gitignore", "Makefile")
+PROJECT_FILES += ("benchmarks", "requirements.txt", "pyproject.toml")
+BIN = Path(sys.executable).parent
+
+
+def environment() -> dict[str, str]:
+    """This interpreter's tools (dvc, python) first on PATH, and no DVC Studio token."""
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("DVC_STUDIO_TOKEN", None)
+    return env
+
+
+def scratch_project(path: Path, params: dict, email: str = "scratch@localhost") -> None:
+    """Copy the pipeline into `path` (which may exist, empty), write `params`, and commit it in a
+    new git + DVC repository whose plots render offline."""
+    from expressions.config import write_yaml
+
+    for name in PROJECT_FILES:
+        source, target = ROOT / name, path / name
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target)
+    write_yaml(path / "params.yaml", params)
+    run(path, ["git", "init", "-q", "-b", "main"], ["git", "config", "user.email", email])
+    run(path, ["git", "config", "user.name", email.split("@")[0]], ["dvc", "init", "-q"])
+    for folder in ("plots", "html"):  # custom plot templates; the offline plots page
+        shutil.copytree(ROOT / ".dvc" / folder, path / ".dvc" / folder)
+    run(
+        path,
+        ["dvc", "config", "core.analytics", "false"],
+        ["dvc", "config", "plots.html_template", "html/offline.html"],
+        ["git", "add", "-A"],
+        ["git", "commit", "-q", "-m", "project"],  # dvclive needs a commit
+    )
+
+
+def run(path: Path, *commands: list[str]) -> None:
+    for cmd in commands:
+        done = subprocess.run(cmd, cwd=path, env=environment(), capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"`{' '.join(cmd)}` failed in {path}: {done.stderr.strip()}")
