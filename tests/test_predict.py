@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -48,14 +49,14 @@ def model(tmp_path_factory):
     return save_tiny_model(tmp_path_factory.mktemp("model") / "model.pt")
 
 
-def run_cli(*argv: str | Path) -> subprocess.CompletedProcess:
+def run_cli(*argv: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     env = {"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"}
     return subprocess.run(
         [sys.executable, "-m", "expressions", *map(str, argv)],
         capture_output=True,
         text=True,
         env=env,
-        cwd=ROOT,
+        cwd=cwd,
     )
 
 
@@ -147,16 +148,48 @@ def test_nothing_readable_is_one_sentence_and_exit_1(photos, model):
         (
             ["--model", "nosuchvariant"],
             "no model 'nosuchvariant' here: models/nosuchvariant does not exist (models built "
-            "here: none yet); build it with `dvc repro train@nosuchvariant`",
+            "here: main, tuned); build it with `dvc repro train@nosuchvariant`",
         ),
         (["--every", "0"], "--every must be a whole number >= 1, not 0"),
+        (["--model", "release"], "no model at models/release yet; `dvc repro release` builds it"),
     ],
 )
-def test_bad_options_are_one_sentence(photos, argv, message):
+def test_bad_options_are_one_sentence(photos, tmp_path, argv, message):
     folder, _ = photos
-    done = run_cli("predict", folder / "group.jpg", "--detector", "none", *argv)
-    assert done.returncode == 1 and message in done.stderr
-    assert "Traceback" not in done.stderr
+    for variant in ("tuned", "main"):  # a project where two variants are built
+        save_tiny_model(tmp_path / "models" / variant / "seed-0" / "model.pt")
+    done = run_cli("predict", folder / "group.jpg", "--detector", "none", *argv, cwd=tmp_path)
+    assert done.returncode == 1 and message in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_runtime_onnx_on_a_folder_without_onnx_is_an_error_not_a_fall_back(photos, model):
+    folder, _ = photos
+    done = run_cli("predict", folder / "group.jpg", "--model", model.parent, "--runtime", "onnx")
+    assert done.returncode == 1 and "--runtime onnx: " in done.stderr
+    assert "holds no model.onnx" in done.stderr
+
+
+def test_a_non_image_in_a_folder_gets_its_row_and_the_summary_counts_in_words(
+    photos, model, tmp_path
+):
+    folder, _ = photos
+    inputs = tmp_path / "inputs"
+    (inputs / "a").mkdir(parents=True)
+    shutil.copy(folder / "group.jpg", inputs / "a" / "face.jpg")
+    shutil.copy(folder / "group.jpg", inputs / "a" / "face.png")
+    (inputs / "a" / "notes.txt").write_text("not an image")
+    (inputs / ".DS_Store").write_bytes(b"litter")
+    done = run_cli("predict", inputs, "--model", model, "--detector", "haar", "--csv",
+                   tmp_path / "rows.csv", "--annotate", tmp_path / "drawn", "--quiet")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader((tmp_path / "rows.csv").open()))
+    notes = {Path(r["source"]).name: r["note"] for r in rows if r["note"]}
+    assert list(notes) == ["notes.txt"] and notes["notes.txt"].startswith("unreadable: ")
+    assert done.stderr.strip().splitlines()[-1] == "6 faces in 2 images of 3 files"
+    drawn = sorted(p.name for p in (tmp_path / "drawn").iterdir())
+    prefix = str(inputs).strip("/").replace("/", "__")
+    assert drawn == [f"{prefix}__a__face.jpg.png", f"{prefix}__a__face.png.png"]  # none overwritten
 
 
 class Payload:
@@ -263,3 +296,15 @@ def test_many_crops_decoded_in_processes_give_the_rows_threads_give(model, tmp_p
     assert [r[0] for r in two] == [str(p) for p in paths]
     assert [r[1] for r in two] == [r[1] for r in one] and two[10][3].startswith("unreadable")
     assert np.allclose([r[2] for r in two if r[2]], [r[2] for r in one if r[2]], atol=1e-6)
+
+
+def test_the_summary_counts_in_words():
+    from expressions.serving.output import summary
+
+    one = [{"face": 0}]
+    assert summary(one, [False], 1) == "1 face in 1 image of 1 file"
+    frames = [{"face": None}, {"face": 0}, {"face": 1}]
+    assert (
+        summary(frames, [False, True, True], 2)
+        == "2 faces in 1 image and 2 video frames of 2 files"
+    )

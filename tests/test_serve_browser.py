@@ -227,3 +227,17 @@ def test_the_webcam_sends_frames_and_gets_boxes_on_the_faces(url, tmp_path, size
         assert_boxes_on_the_faces(boxes, truth, classes)
     assert errors == []
     assert stopped == "Use the webcam"
+
+
+def test_the_header_says_why_this_model_and_warns_of_one_trained_on_drawn_faces(browser, tmp_path):
+    write_model_card(tmp_path, origin="synthetic")
+    model = save_tiny_model(tmp_path / "model.pt")
+    classifier = load_classifier(model)
+    info = model_info(model, classifier.classes, "--model it: the test's", classifier.real_faces)
+    with serving(make_app(classifier, make_detector("none"), info)) as base:
+        browser.get(base.replace("127.0.0.1", "localhost"))
+        WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "model-why").text)
+        warning = browser.find_element(By.ID, "model-warning")
+        assert browser.find_element(By.ID, "model-why").text == "--model it: the test's"
+        assert warning.is_displayed() and warning.text == info.warning
+        assert warning.value_of_css_property("color") == "rgba(185, 28, 28, 1)"

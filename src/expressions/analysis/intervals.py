@@ -26,7 +26,6 @@ import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats
 
 METRICS = ("accuracy", "macro_f1")
 EXACT_BELOW = 25  # McNemar: the exact binomial test when fewer discordant pairs than this
@@ -229,6 +228,8 @@ def mcnemar(correct_a: ArrayLike, correct_b: ArrayLike) -> McNemarResult:
     approximation is poor, so the exact two-sided binomial test on min(b, c) of b + c is used;
     from 25 on, the chi-square with continuity correction. No disagreement at all: p = 1.
     """
+    from scipy import stats  # a second to import: only the report's comparisons need it
+
     a = np.asarray(correct_a, dtype=bool)
     b_right = np.asarray(correct_b, dtype=bool)
     if a.shape != b_right.shape or a.ndim != 1:
