@@ -141,6 +141,27 @@ def earlier_variants(path: Path, data: str, classes: list[str]) -> dict:
     return earlier["variants"]
 
 
+def resumable(stored: dict, wanted: dict) -> bool:
+    """Whether a kept project can run `wanted`: the same params, and each wanted variant among its
+    own with the same overrides (it may hold more variants, so the release may name another)."""
+    rest = ("variants", "release")
+    same = {k: v for k, v in stored.items() if k not in rest} == {
+        k: v for k, v in wanted.items() if k not in rest
+    }
+    held = stored.get("variants", {})
+    return same and all(v in held and held[v] == o for v, o in wanted["variants"].items())
+
+
+def carried_over(earlier: dict, variants: list[str], seeds: int, add: bool, resuming: bool) -> dict:
+    """The earlier run's rows this one keeps: with --add those of the variants it does not run;
+    when it resumes that run's project, also those it finished with as many seeds (not rerun)."""
+    return {
+        v: r
+        for v, r in earlier.items()
+        if (add and v not in variants) or (resuming and r.get("seeds") == seeds)
+    }
+
+
 def parse_variant(text: str) -> tuple[str, dict]:
     """`name={model: {depth: 4}}` -> ("name", {"model": {"depth": 4}}), or one sentence why not."""
     name, sep, overrides = text.partition("=")
@@ -214,7 +235,12 @@ def main(argv: list[str]) -> None:
         "--seeds", type=int, default=1, help="train each variant N times, seeds 0..N-1 (default 1)"
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results")
-    parser.add_argument("--keep", type=Path, help="build the scratch project here and keep it")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="build the scratch project here and keep it; if it is already there, resume it "
+        "(DVC skips the stages done, training picks up from its last checkpoint)",
+    )
     parser.add_argument(
         "--add", action="store_true", help="keep the earlier run's other variants in the table"
     )
@@ -231,8 +257,17 @@ def main(argv: list[str]) -> None:
     data, classes = args.path.resolve(), CLASSES[args.classes]
     params = real_params(data, classes, variants, args.epochs, extra, settings)
     scratch = args.keep or Path(tempfile.mkdtemp(prefix="real-"))
-    scratch.mkdir(parents=True, exist_ok=True)
-    scratch_project(scratch, params)
+    resuming = (scratch / "dvc.yaml").exists()
+    if resuming:  # the earlier run's project: its data and checkpoints, if its params are these
+        if not resumable(read_yaml(scratch / "params.yaml"), params):
+            raise SystemExit(
+                f"error: --keep {scratch} holds a project with other params.yaml; "
+                "resume it with the same arguments, or give another folder"
+            )
+        print(f"resuming the project in {scratch}", file=sys.stderr)
+    else:
+        scratch.mkdir(parents=True, exist_ok=True)
+        scratch_project(scratch, params)
     try:  # a bad --set or --variant: one sentence now, not a failed stage later
         load_params(scratch / "params.yaml")
     except ConfigError as err:
@@ -249,13 +284,13 @@ def main(argv: list[str]) -> None:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / f"real-{args.classes}{'-quick' if args.epochs else ''}"
-    if args.add:
+    if args.add or resuming:
         earlier = earlier_variants(stem.with_suffix(".json"), results["data"], results["classes"])
-        results["variants"] = {v: r for v, r in earlier.items() if v not in variants}
+        results["variants"] = carried_over(earlier, variants, args.seeds, args.add, resuming)
     start = time.perf_counter()
     run(scratch, ["dvc", "repro", "merge"])  # download -> clean -> merge, once for all variants
     results["data_seconds"] = round(time.perf_counter() - start, 1)
-    for variant in variants:
+    for variant in [v for v in variants if v not in results["variants"]]:
         start = time.perf_counter()
         run(scratch, ["dvc", "repro", f"evaluate@{variant}"])
         seconds = time.perf_counter() - start
@@ -263,8 +298,10 @@ def main(argv: list[str]) -> None:
         results["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
         stem.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
         stem.with_suffix(".md").write_text(markdown(results, args.classes))
-    if len(variants) > 1:  # every variant against the first, on the same test images
-        found = comparisons(scratch, variants, list(range(args.seeds)), results["classes"])
+    # every variant in the table that this project ran against the first, on the same test images
+    compared = [v for v in results["variants"] if (scratch / "metrics" / "runs" / v).is_dir()]
+    if len(compared) > 1:
+        found = comparisons(scratch, compared, list(range(args.seeds)), results["classes"])
         results["differences"] = {
             v: {m: c[m]["sentence"] for m in ("accuracy", "macro_f1")} | {"mcnemar": c["mcnemar"]}
             for v, c in found.items()

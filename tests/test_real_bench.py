@@ -66,6 +66,27 @@ def test_add_keeps_the_earlier_variants_of_the_same_run_only(tmp_path):
         real.earlier_variants(path, "other.zip", ["Angry", "Happy"])
 
 
+def test_a_resumed_run_keeps_the_variants_it_finished_with_as_many_seeds():
+    earlier = {"main": {"seeds": 3}, "variant1": {"seeds": 1}, "tuned": {"seeds": 3}}
+    ran = ["main", "variant1"]
+    assert real.carried_over(earlier, ran, 3, add=False, resuming=True) == {
+        "main": {"seeds": 3},  # done: not trained or timed again
+        "tuned": {"seeds": 3},
+    }
+    assert real.carried_over(earlier, ran, 3, add=True, resuming=False) == {"tuned": {"seeds": 3}}
+    assert real.carried_over(earlier, ran, 3, add=False, resuming=False) == {}
+
+
+def test_a_kept_project_resumes_only_with_the_same_params_and_variants(tmp_path):
+    zip_path = tmp_path / "fer2013.zip"
+    stored = real.real_params(zip_path, ["angry", "happy"], ["main", "variant1", "tuned"], None)
+    fewer = real.real_params(zip_path, ["angry", "happy"], ["main", "variant1"], None)
+    assert real.resumable(stored, fewer)  # a subset of the variants it holds
+    assert not real.resumable(fewer, stored)  # tuned is not in it
+    quick = real.real_params(zip_path, ["angry", "happy"], ["main"], 2)
+    assert not real.resumable(stored, quick)  # other epochs
+
+
 def test_a_variant_added_on_the_command_line_joins_the_run(tmp_path):
     name, overrides = real.parse_variant("deep={model: {depth: 4}, train: {epochs: 9}}")
     params = real.real_params(tmp_path, real.CLASSES[4], ["main", name], 5, {name: overrides})
