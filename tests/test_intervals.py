@@ -286,7 +286,30 @@ def test_over_seeds_the_interval_is_the_means_and_pairing_cancels_what_runs_shar
     single = intervals.bootstrap_interval(truth, runs[0], "accuracy", 3)
     assert single != (low, high)  # one run is not the mean of two
     same = intervals.paired_difference(truth, runs, runs[::-1].copy(), "accuracy", 3)
-    assert same.difference == 0 and same.low == same.high == 0  # the same runs, in another order
+    assert same.difference == 0 and same.low < 0 < same.high  # the same runs, seeds swapped
+    identical = intervals.paired_difference(truth, runs, runs.copy(), "accuracy", 3)
+    assert identical.difference == 0 and identical.low == identical.high == 0
     diff = intervals.paired_difference(truth, runs[:1], runs, "accuracy", 3)
     assert diff.difference == pytest.approx(mean - (runs[0] == truth).mean())
     assert diff.low <= diff.difference <= diff.high
+
+
+def _runs_at(truth: np.ndarray, accuracies: list[float], seed: int) -> np.ndarray:
+    """A run per accuracy: right where a uniform draw falls below it, else the next class."""
+    rng = np.random.default_rng(seed)
+    return np.stack(
+        [np.where(rng.random(len(truth)) < p, truth, (truth + 1) % 3) for p in accuracies]
+    )
+
+
+def test_a_gap_inside_the_spread_over_seeds_is_not_resolved_and_one_beyond_it_is():
+    truth = np.random.default_rng(0).integers(0, 3, 3000)
+    main = _runs_at(truth, [0.72, 0.72, 0.72], 1)
+    noisy = _runs_at(truth, [0.62, 0.80, 0.82], 2)  # +2.7 on the mean, but -10 with seed 0
+    steady = _runs_at(truth, [0.76, 0.77, 0.78], 3)  # +5 points on every seed
+    lucky = intervals.paired_difference(truth, main, noisy, "accuracy", 3)
+    assert lucky.difference > 0.02 and not lucky.resolved
+    images_only = intervals.paired_difference(truth, main[0], noisy[1], "accuracy", 3)
+    assert images_only.resolved  # one run of each hides the seed spread
+    better = intervals.paired_difference(truth, main, steady, "accuracy", 3)
+    assert better.resolved and better.low > 0.03

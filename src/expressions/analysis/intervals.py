@@ -12,10 +12,14 @@ Two choices hold throughout:
 - A resample is drawn as how many times each test image is taken (Multinomial(n, 1/n) weights,
   the same bootstrap as drawing n indices with replacement), and every confusion matrix of the
   resamples is one matrix product of those weights with the images' (truth, prediction) cells.
-- A variant trained with several seeds is scored by its mean over the seeds, and every seed's
-  run is scored on the same resampled images: the interval of the mean then holds both the test
-  split's sampling noise and what the seeds share, while a paired difference cancels what the
-  images share between variants.
+- A variant trained with several seeds is scored by its mean over the seeds, and the bootstrap
+  has two levels: each resample draws the test images (the same draw for every variant, so a
+  paired difference cancels what the images share) and as many of the variant's runs, with
+  replacement, so the interval also holds how much another set of seeds would move the mean.
+  Two variants with as many runs draw the same seeds (run i of each shares its seed, hence its
+  data order and augmentation draws: the seeds are paired as the images are); otherwise each
+  draws its own. With one run per variant only the images are resampled. With 3 seeds the seed
+  level is coarse: it tells a difference inside the seed noise from one beyond it, no more.
 
 Only numpy and scipy: no torch, so the report can use this wherever it runs.
 """
@@ -128,17 +132,24 @@ def _runs(values: ArrayLike, n_classes: int, what: str) -> np.ndarray:
     return np.stack([_labels(row, n_classes, what) for row in rows])
 
 
+def _run_picks(runs: int, resamples: int, seed: int, stream: int) -> np.ndarray:
+    """[runs, resamples]: which of a variant's runs each resample takes, drawn with replacement;
+    `stream` keeps two variants' draws independent of each other and of the images'."""
+    rng = np.random.default_rng([seed, stream])
+    return rng.integers(0, runs, size=(runs, resamples))
+
+
 def _resampled(
-    truth: np.ndarray, runs: np.ndarray, metric: str, k: int, weights: np.ndarray
+    truth: np.ndarray, runs: np.ndarray, metric: str, k: int, weights: np.ndarray, picks: np.ndarray
 ) -> np.ndarray:
-    """[resamples]: the metric of each resample, averaged over the runs."""
+    """[resamples]: the metric of each resample, averaged over the runs `picks` draws for it."""
     values = []
     for predicted in runs:
         cells = np.zeros((len(truth), k * k))
         cells[np.arange(len(truth)), truth * k + predicted] = 1.0
         confusion = (weights @ cells).reshape(len(weights), k, k)
         values.append(_from_confusion(confusion, metric))
-    return np.mean(values, axis=0)
+    return np.take_along_axis(np.stack(values), picks, axis=0).mean(axis=0)
 
 
 def _percentiles(values: np.ndarray, level: float) -> tuple[float, float]:
@@ -172,13 +183,14 @@ def bootstrap_interval(
     `y_pred` is one run's predictions, or [seeds, images] for the mean over seeds.
 
     It says how much the number would move had the split held other images from the same
-    source; the same seed always gives the same interval.
+    source (and, over seeds, had the runs been others); the same seed gives the same interval.
     """
     truth = _labels(y_true, n_classes, "y_true")
     runs = _runs(y_pred, n_classes, "y_pred")
     _check(metric, len(truth), runs.shape[1])
     weights = _image_weights(len(truth), resamples, seed)
-    return _percentiles(_resampled(truth, runs, metric, n_classes, weights), level)
+    picks = _run_picks(len(runs), resamples, seed, 1)
+    return _percentiles(_resampled(truth, runs, metric, n_classes, weights, picks), level)
 
 
 def paired_difference(
@@ -196,15 +208,18 @@ def paired_difference(
 
     Both variants are scored on the same resampled images in each resample, so what the images
     share (an easy or a hard draw) cancels and only their disagreement is left: the interval is
-    far narrower than two separate intervals would suggest. Identical predictions give exactly 0
-    in every resample, hence [0, 0].
+    far narrower than two separate intervals would suggest. The runs are redrawn too (the same
+    seeds for both when they have as many), so a gap that changes sign from seed to seed stays
+    unresolved. Identical predictions give exactly 0 in every resample, hence [0, 0].
     """
     truth = _labels(y_true, n_classes, "y_true")
     a, b = _runs(pred_a, n_classes, "pred_a"), _runs(pred_b, n_classes, "pred_b")
     _check(metric, len(truth), a.shape[1], b.shape[1])
     weights = _image_weights(len(truth), resamples, seed)
-    values_a = _resampled(truth, a, metric, n_classes, weights)
-    values_b = _resampled(truth, b, metric, n_classes, weights)
+    picks_a = _run_picks(len(a), resamples, seed, 1)
+    picks_b = picks_a if len(a) == len(b) else _run_picks(len(b), resamples, seed, 2)
+    values_a = _resampled(truth, a, metric, n_classes, weights, picks_a)
+    values_b = _resampled(truth, b, metric, n_classes, weights, picks_b)
     low, high = _percentiles(values_b - values_a, level)
     value_a = float(np.mean([score(truth, run, metric, n_classes) for run in a]))
     value_b = float(np.mean([score(truth, run, metric, n_classes) for run in b]))
