@@ -152,14 +152,11 @@ def resumable(stored: dict, wanted: dict) -> bool:
     return same and all(v in held and held[v] == o for v, o in wanted["variants"].items())
 
 
-def carried_over(earlier: dict, variants: list[str], seeds: int, add: bool, resuming: bool) -> dict:
-    """The earlier run's rows this one keeps: with --add those of the variants it does not run;
-    when it resumes that run's project, also those it finished with as many seeds (not rerun)."""
-    return {
-        v: r
-        for v, r in earlier.items()
-        if (add and v not in variants) or (resuming and r.get("seeds") == seeds)
-    }
+def earlier_time(earlier: dict, variant: str, seeds: int) -> dict:
+    """A resumed run re-reads a variant's numbers from the project (its code may be newer) but
+    keeps the time of the run that trained it, when that run finished it with as many seeds."""
+    row = earlier.get(variant, {})
+    return {k: row[k] for k in ("seconds", "measured") if k in row and row.get("seeds") == seeds}
 
 
 def parse_variant(text: str) -> tuple[str, dict]:
@@ -284,17 +281,21 @@ def main(argv: list[str]) -> None:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / f"real-{args.classes}{'-quick' if args.epochs else ''}"
+    earlier = {}
     if args.add or resuming:
         earlier = earlier_variants(stem.with_suffix(".json"), results["data"], results["classes"])
-        results["variants"] = carried_over(earlier, variants, args.seeds, args.add, resuming)
+    if args.add:
+        results["variants"] = {v: r for v, r in earlier.items() if v not in variants}
     start = time.perf_counter()
     run(scratch, ["dvc", "repro", "merge"])  # download -> clean -> merge, once for all variants
     results["data_seconds"] = round(time.perf_counter() - start, 1)
-    for variant in [v for v in variants if v not in results["variants"]]:
+    for variant in variants:
         start = time.perf_counter()
         run(scratch, ["dvc", "repro", f"evaluate@{variant}"])
         seconds = time.perf_counter() - start
         results["variants"][variant] = variant_result(scratch, variant, seconds, 0)
+        if resuming:
+            results["variants"][variant] |= earlier_time(earlier, variant, args.seeds)
         results["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
         stem.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
         stem.with_suffix(".md").write_text(markdown(results, args.classes))

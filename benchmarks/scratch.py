@@ -19,9 +19,12 @@ BIN = Path(sys.executable).parent
 
 
 def environment() -> dict[str, str]:
-    """This interpreter's tools (dvc, python) first on PATH, and no DVC Studio token."""
+    """This interpreter's tools (dvc, python) first on PATH, no DVC Studio token, and none of an
+    enclosing make's variables (under `make test` a `make` in the project would otherwise print
+    "make[1]: Entering directory" around its output, as no user's shell does)."""
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    env.pop("DVC_STUDIO_TOKEN", None)
+    for name in ("DVC_STUDIO_TOKEN", "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"):
+        env.pop(name, None)
     return env
 
 

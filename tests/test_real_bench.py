@@ -66,15 +66,12 @@ def test_add_keeps_the_earlier_variants_of_the_same_run_only(tmp_path):
         real.earlier_variants(path, "other.zip", ["Angry", "Happy"])
 
 
-def test_a_resumed_run_keeps_the_variants_it_finished_with_as_many_seeds():
-    earlier = {"main": {"seeds": 3}, "variant1": {"seeds": 1}, "tuned": {"seeds": 3}}
-    ran = ["main", "variant1"]
-    assert real.carried_over(earlier, ran, 3, add=False, resuming=True) == {
-        "main": {"seeds": 3},  # done: not trained or timed again
-        "tuned": {"seeds": 3},
-    }
-    assert real.carried_over(earlier, ran, 3, add=True, resuming=False) == {"tuned": {"seeds": 3}}
-    assert real.carried_over(earlier, ran, 3, add=False, resuming=False) == {}
+def test_a_resumed_run_keeps_the_time_of_the_run_that_trained_a_variant():
+    earlier = {"main": {"seeds": 3, "seconds": 1189.2, "measured": "2026-12-06", "x": 1}}
+    earlier["variant1"] = {"seeds": 1, "seconds": 400.0}
+    assert real.earlier_time(earlier, "main", 3) == {"seconds": 1189.2, "measured": "2026-12-06"}
+    assert real.earlier_time(earlier, "variant1", 3) == {}  # trained with fewer seeds: timed anew
+    assert real.earlier_time(earlier, "tuned", 3) == {}
 
 
 def test_a_kept_project_resumes_only_with_the_same_params_and_variants(tmp_path):

@@ -138,7 +138,8 @@ def _table2(report: dict[str, Any]) -> list[str]:
         "unmeasured (`dvc exp run -S 'train.seeds=[0,1,2]'` measures it)."
         if seeds == {1}
         else "Each number is the mean over the variant's seeds (± the standard deviation over "
-        "seeds); the interval is the bootstrap's for that mean, over the test images."
+        "seeds); the interval is the bootstrap's for that mean, over the test images and the "
+        "runs (each resample draws both), so it holds the seed-to-seed spread too."
     )
     return [
         "## Table 2. Overall metrics (test set)",
@@ -168,9 +169,9 @@ def _differences(report: dict[str, Any]) -> list[str]:
     return [
         *out,
         "",
-        "A difference is resolved when its paired bootstrap 95 % interval (the same resampled "
-        "test images for both variants, every seed) excludes 0; otherwise the test split cannot "
-        "tell the two apart.",
+        "A difference is resolved when its paired bootstrap 95 % interval excludes 0 (each "
+        "resample draws the same test images for both variants and, over seeds, the same seeds); "
+        "otherwise the test split and the seeds cannot tell the two apart.",
     ]
 
 

@@ -1,10 +1,10 @@
 """A variant over its seeds: the mean and spread of its runs' test metrics, and how sure the mean
-is, from a bootstrap over the test images (intervals.py).
+is, from a bootstrap over the test images and the runs (intervals.py).
 
 One run is one number; the study compares variants by such numbers. Over seeds a variant is its
-mean with the standard deviation beside it, and the interval says what the test split's choice of
-images leaves uncertain; with one seed the interval is still there, and the spread over seeds is
-simply unknown (sd 0 of n=1, said as such).
+mean with the standard deviation beside it, and the interval says what the test split's choice
+of images and the seeds leave uncertain; with one seed the interval is still there, and the
+spread over seeds is simply unknown (sd 0 of n=1, said as such).
 """
 
 from __future__ import annotations
