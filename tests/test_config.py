@@ -1,11 +1,13 @@
 """params.yaml validation: each bad value stops with one sentence naming the key."""
 
 import copy
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from expressions.config import VariantConfig, load_params, parse_params, read_yaml, set_dotted
+from expressions.config.model import ModelSpec, TrainSpec
 from expressions.core.errors import ConfigError
 from helpers.builders import params_with
 
@@ -21,6 +23,13 @@ def test_shipped_params_are_valid_and_resolve_the_study_variants():
     assert (v2.model.kernel, v2.model.depth) == (3, 4)
     assert main.train.epochs == 3 and main.train.lr == 0.001
     assert main.classes == ("Angry", "Engaged", "Happy", "Neutral")
+
+
+@pytest.mark.parametrize("section, spec", [("model", ModelSpec), ("train", TrainSpec)])
+def test_every_knob_is_written_in_params_yaml(section, spec):
+    """A user finds every knob where the README says: params.yaml (a run's seed is per run)."""
+    knobs = {f.name for f in dataclasses.fields(spec) if "per_run" not in f.metadata}
+    assert knobs == set(RAW[section])
 
 
 def test_variant_round_trips_through_json():
