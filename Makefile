@@ -8,6 +8,8 @@ RUN := PATH="$(BIN):$$PATH"
 #   make repro TORCH_INDEX=https://download.pytorch.org/whl/cpu
 TORCH_INDEX ?=
 FER2013 ?=
+# make test: processes that share out the test files (each file stays in one; 0 = serial)
+TEST_WORKERS ?= 2
 
 .PHONY: help repro test lint format bench compare fer2013-model clean-venv
 
@@ -31,7 +33,7 @@ repro: $(VENV)/.installed  ## build everything from params.yaml (default: the em
 	@echo "(dvc metrics show); figures: plots/ (dvc plots show)"
 
 test: $(VENV)/.installed lint  ## lint, then the whole test suite (unit + end-to-end dvc runs)
-	$(RUN) pytest
+	$(RUN) pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(VENV)/.installed  ## ruff check and ruff format --check
 	$(BIN)/ruff check .
