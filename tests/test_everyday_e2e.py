@@ -176,7 +176,8 @@ def test_a_failed_experiment_says_how_to_get_back(project):
     project.run("git", "checkout", "--", ".")
     done = project.dvc("exp", "run", "-S", "labels.map.ck48.anger=Anger", check=False)
     assert done.returncode != 0
-    note = "git checkout HEAD -- params.yaml dvc.lock && dvc repro"
+    note = "git checkout HEAD -- params.yaml dvc.lock && git clean -fdxq dvclive metrics"
+    note += " && dvc repro"
     assert f"params.yaml keeps this experiment's values; back to the last commit: {note}" in (
         done.stderr + done.stdout
     )

@@ -94,7 +94,10 @@ def test_three_seeds_give_mean_and_sd_and_the_differences_in_words(project):
     shown = json.loads(project.dvc("exp", "show", "--json").stdout)
     rows = [r for c in shown for e in c.get("experiments") or [] for r in e["revs"]]
     assert [r["name"] for r in rows].count("seeds3") == 1  # one row, however many runs it holds
-    run_block(project, "way-back")
+    run_block(project, "way-back")  # back to one seed: no extra run left to commit or to read
+    assert project.run("git", "status", "--porcelain").stdout.strip() == ""
+    assert not list((project.path / "metrics/runs/main").glob("seed-[12]"))
+    assert project.read_json("metrics/test/main.json")["seeds"] == 1
 
 
 def test_release_tag_push_then_fetch_and_predict_elsewhere(project, tmp_path):

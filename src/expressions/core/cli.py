@@ -16,10 +16,11 @@ from expressions.core.errors import UserError
 
 # `dvc exp run -S ...` writes its values into params.yaml before the first stage runs, and keeps
 # them when a stage fails (a second -S would stack on the bad value): the way back, as the README
-# gives it (tested).
+# gives it (tested). `git clean` drops the outputs of runs the last commit has no stage for (an
+# experiment's extra seeds), which evaluate@ and report would otherwise read with their folders.
 WAY_BACK = (
     "note: params.yaml keeps this experiment's values; back to the last commit: "
-    "git checkout HEAD -- params.yaml dvc.lock && dvc repro"
+    "git checkout HEAD -- params.yaml dvc.lock && git clean -fdxq dvclive metrics && dvc repro"
 )
 
 
