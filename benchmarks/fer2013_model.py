@@ -27,8 +27,8 @@ import time
 from datetime import date
 from pathlib import Path
 
-from real import CLASSES, real_params, run  # benchmarks/real.py, beside this script
-from scratch import ROOT, scratch_project  # benchmarks/scratch.py
+from real import CLASSES, kept_project, real_params, run  # benchmarks/real.py, beside this
+from scratch import ROOT  # benchmarks/scratch.py
 
 from expressions.config import read_yaml
 from expressions.core import paths
@@ -96,9 +96,7 @@ def main(argv: list[str]) -> None:
     recipe = read_yaml(args.recipe)
     params = real_params(args.path.resolve(), CLASSES[7], [NAME], None, {NAME: recipe})
     scratch = args.keep or Path(f"{ROOT}/bench-results/fer2013-model")
-    if not (scratch / "dvc.yaml").exists():
-        scratch.mkdir(parents=True, exist_ok=True)
-        scratch_project(scratch, params)
+    kept_project(scratch, params)
     start = time.perf_counter()
     run(scratch, ["dvc", "repro", "release"])
     minutes = (time.perf_counter() - start) / 60

@@ -34,7 +34,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from scratch import scratch_project  # benchmarks/scratch.py, beside this script
+from scratch import environment, scratch_project  # benchmarks/scratch.py, beside this script
 
 from expressions.analysis.report import comparisons
 from expressions.config import load_params, read_yaml, set_dotted, yaml_value
@@ -86,9 +86,9 @@ def real_params(
 
 
 def run(cwd: Path, cmd: list[str]) -> None:
-    """Run a command, its output streaming to the terminal; stop on failure."""
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    if subprocess.run(cmd, cwd=cwd, env=env).returncode != 0:
+    """Run a command in the scratch project, its output streaming to the terminal; stop on
+    failure."""
+    if subprocess.run(cmd, cwd=cwd, env=environment()).returncode != 0:
         raise SystemExit(f"error: `{' '.join(cmd)}` failed in {cwd}")
 
 
@@ -150,6 +150,22 @@ def resumable(stored: dict, wanted: dict) -> bool:
     }
     held = stored.get("variants", {})
     return same and all(v in held and held[v] == o for v, o in wanted["variants"].items())
+
+
+def kept_project(scratch: Path, params: dict) -> bool:
+    """Build the scratch project in `scratch`, or resume the one already there (its data and
+    checkpoints) if it can run these params; whether it resumed."""
+    if not (scratch / "dvc.yaml").exists():
+        scratch.mkdir(parents=True, exist_ok=True)
+        scratch_project(scratch, params)
+        return False
+    if not resumable(read_yaml(scratch / "params.yaml"), params):
+        raise SystemExit(
+            f"error: --keep {scratch} holds a project with other params.yaml; "
+            "resume it with the same arguments, or give another folder"
+        )
+    print(f"resuming the project in {scratch}", file=sys.stderr)
+    return True
 
 
 def earlier_time(earlier: dict, variant: str, seeds: int) -> dict:
@@ -254,17 +270,7 @@ def main(argv: list[str]) -> None:
     data, classes = args.path.resolve(), CLASSES[args.classes]
     params = real_params(data, classes, variants, args.epochs, extra, settings)
     scratch = args.keep or Path(tempfile.mkdtemp(prefix="real-"))
-    resuming = (scratch / "dvc.yaml").exists()
-    if resuming:  # the earlier run's project: its data and checkpoints, if its params are these
-        if not resumable(read_yaml(scratch / "params.yaml"), params):
-            raise SystemExit(
-                f"error: --keep {scratch} holds a project with other params.yaml; "
-                "resume it with the same arguments, or give another folder"
-            )
-        print(f"resuming the project in {scratch}", file=sys.stderr)
-    else:
-        scratch.mkdir(parents=True, exist_ok=True)
-        scratch_project(scratch, params)
+    resuming = kept_project(scratch, params)
     try:  # a bad --set or --variant: one sentence now, not a failed stage later
         load_params(scratch / "params.yaml")
     except ConfigError as err:

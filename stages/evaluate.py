@@ -8,22 +8,12 @@ the bootstrap 95 % intervals) and plots/<variant>/confusion.csv (the first seed'
 confusion plot).
 """
 
-import json
+from pathlib import Path
 
-import pandas as pd
-
-from expressions.analysis.seeds import summarize
+from expressions.analysis.seeds import read_run, summarize
 from expressions.config import load_params
 from expressions.core import cli, paths
 from expressions.core.atomic import write_json, write_text
-from expressions.core.errors import AnalysisError
-
-
-def read_run(name: str, seed: int) -> tuple[dict, pd.DataFrame]:
-    metrics, predictions = paths.run_metrics(name, seed), paths.run_predictions(name, seed)
-    if not metrics.is_file() or not predictions.is_file():
-        raise AnalysisError(f"{metrics.parent} is incomplete; run `dvc repro test@{name}-{seed}`")
-    return json.loads(metrics.read_text()), pd.read_csv(predictions, keep_default_na=False)
 
 
 def main(argv: list[str]) -> None:
@@ -31,7 +21,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("variant", help="a variant named in params.yaml variants")
     name = parser.parse_args(argv).variant
     variant = load_params().variant(name)
-    runs = {seed: read_run(name, seed) for seed in variant.train.seeds}
+    runs = {seed: read_run(Path(), name, seed) for seed in variant.train.seeds}
     headline, tables = summarize(
         {s: r[0] for s, r in runs.items()}, {s: r[1] for s, r in runs.items()}, variant.classes
     )

@@ -23,7 +23,7 @@ from expressions.analysis.report_markdown import (
     VARIANT_PLOTS,
     render_markdown,
 )
-from expressions.analysis.seeds import compare
+from expressions.analysis.seeds import compare, read_run
 from expressions.core import paths
 from expressions.core.atomic import write_json, write_text
 from expressions.core.errors import AnalysisError
@@ -144,13 +144,7 @@ def variant_section(root: Path, variant: str, seed: int) -> dict[str, Any]:
 
 def run_frames(root: Path, variant: str, seeds: Sequence[int]) -> list[pd.DataFrame]:
     """Each run's test predictions, in the order of `seeds`."""
-    frames = []
-    for seed in seeds:
-        path = root / paths.run_predictions(variant, seed)
-        if not path.exists():
-            raise AnalysisError(f"{path} not found; run `dvc repro test@{variant}-{seed}` first")
-        frames.append(pd.read_csv(path, keep_default_na=False))
-    return frames
+    return [read_run(root, variant, seed)[1] for seed in seeds]
 
 
 def comparisons(

@@ -9,7 +9,9 @@ spread over seeds is simply unknown (sd 0 of n=1, said as such).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +24,7 @@ from expressions.analysis.intervals import (
     mean_sd,
     paired_difference,
 )
+from expressions.core import paths
 from expressions.core.errors import AnalysisError
 
 RESAMPLES = 1000  # bootstrap resamples of the test images: a 95 % interval steady to ~0.1 point
@@ -65,6 +68,17 @@ def _mean_tables(tables: Sequence[dict[str, Any]]) -> dict[str, Any]:
         by_source[name] |= {k: _stat([r[k] for r in rows])[0] for k in ("accuracy", "macro_f1")}
     micro = {k: _stat([t["micro"][k] for t in tables])[0] for k in ("precision", "recall", "f1")}
     return {"per_class": per_class, "by_source": by_source, "micro": micro}
+
+
+def read_run(root: Path, variant: str, seed: int) -> tuple[dict[str, Any], pd.DataFrame]:
+    """test@<variant>-<seed>'s outputs: its metrics (test.json) and its predictions, a row per
+    test image; a missing file is one sentence naming the stage that writes it."""
+    metrics = root / paths.run_metrics(variant, seed)
+    predictions = root / paths.run_predictions(variant, seed)
+    for path in (metrics, predictions):
+        if not path.is_file():
+            raise AnalysisError(f"{path} not found; run `dvc repro test@{variant}-{seed}` first")
+    return json.loads(metrics.read_text()), pd.read_csv(predictions, keep_default_na=False)
 
 
 def predicted_classes(frames: Sequence[pd.DataFrame], classes: Sequence[str]) -> np.ndarray:
