@@ -1,7 +1,11 @@
 """How fast `expressions predict` is against plain per-image loops over the same model.
 
-One run, four numbers, each pair timed on the same files written here (so it needs nothing from
+One run, five numbers, each pair timed on the same files written here (so it needs nothing from
 the pipeline; a trained models/main/model.pt is used when present, else a fresh `main` model):
+
+  shipped   pre-cropped faces, `--detector none`: the model `expressions predict` uses by
+            default on a fresh clone (the package's fer2013, as it runs: int8 ONNX where the
+            folder has one) beside the package's other models (fer2013-accurate: ten views)
 
   faces     pre-cropped faces (PNG/JPEG, 40-96 px), `--detector none`, a model folder as
             `expressions predict` runs it by default (onnxruntime): predict() decoding in processes
@@ -14,7 +18,8 @@ the pipeline; a trained models/main/model.pt is used when present, else a fresh 
 
 Medians of alternating repeats; machine load is printed with the numbers.
 
-    python benchmarks/predict_bench.py [--quick] [--faces N] [--photos N] [--repeats R] [--out PATH]
+    python benchmarks/predict_bench.py [--quick] [--shipped-only] [--faces N] [--photos N]
+                                       [--repeats R] [--out PATH]
 """
 
 from __future__ import annotations
@@ -42,7 +47,13 @@ from skimage import data, transform  # noqa: E402
 from expressions.config import load_params  # noqa: E402
 from expressions.data.images import decode, to_model_input  # noqa: E402
 from expressions.release.export import export_onnx  # noqa: E402
-from expressions.serving.choose import load_classifier  # noqa: E402
+from expressions.serving.choose import (  # noqa: E402
+    choose_model,
+    load_classifier,
+    shipped_model,
+    shipped_names,
+)
+from expressions.serving.classifier import load_file  # noqa: E402
 from expressions.serving.detect import crop, make_detector, whole_image  # noqa: E402
 from expressions.serving.predict import predict  # noqa: E402
 from expressions.training.model import build_model  # noqa: E402
@@ -50,6 +61,8 @@ from expressions.training.model_file import load_model, save_model  # noqa: E402
 from helpers.photos import PATCH, background, iou, paste_faces  # noqa: E402
 
 TARGET_FACES_PER_S = 1500
+TARGET_SHIPPED_FACES_PER_S = 500  # the default model on people's faces, through predict
+SLOW_MODEL_FACES = 400  # a ten-view model's rate is measured on a prefix
 REFERENCE_FACES = 400  # the per-image loops are slow; their rate is measured on a prefix
 REFERENCE_PHOTOS = 8
 
@@ -128,6 +141,28 @@ def model_file(folder: Path) -> Path:
     return folder / "model.pt"
 
 
+def shipped_rates(faces: list[Path], repeats: int) -> dict[str, dict]:
+    """faces/s of each model the package ships, as `expressions predict --detector none
+    --model <name>` runs it (decoding included), medians over `repeats`; the default first."""
+    out = {}
+    for name in shipped_names():
+        chosen = choose_model(name)
+        classifier = load_file(chosen.path)
+        subset = faces if len(getattr(classifier, "views", [0])) == 1 else faces[:SLOW_MODEL_FACES]
+
+        def run(model=classifier, subset=subset) -> int:
+            return sum(len(r) for _, r in predict(subset, model, whole_image, progress=False))
+
+        rates = [timed(run) for _ in range(repeats)]
+        out[name] = {
+            "file": str(chosen.path.relative_to(shipped_model(name))),
+            "views": len(getattr(classifier, "views", [0])),
+            "faces": len(subset),
+            "faces_per_s": round(statistics.median(rates), 1),
+        }
+    return out
+
+
 def timed(fn: Callable[[], int]) -> float:
     start = time.perf_counter()
     count = fn()
@@ -145,6 +180,9 @@ def alternate(reference: Callable[[], int], project: Callable[[], int], repeats:
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, one repeat")
+    parser.add_argument(
+        "--shipped-only", action="store_true", help="only the package's models (the first number)"
+    )
     parser.add_argument("--faces", type=int, default=2000)
     parser.add_argument("--photos", type=int, default=24)
     parser.add_argument("--repeats", type=int, default=3)
@@ -155,6 +193,10 @@ def main(argv: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         faces = write_faces(tmp, args.faces)
+        shipped = shipped_rates(faces, args.repeats)
+        print_shipped(shipped)
+        if args.shipped_only:
+            return
         photos = write_photos(tmp, args.photos)
         pt = model_file(tmp)
         loaded = load_model(pt)
@@ -212,6 +254,7 @@ def main(argv: list[str]) -> None:
         "cpus": os.cpu_count(),
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "torch_threads": torch.get_num_threads(),
+        "shipped": shipped,
         "model": str(pt.relative_to(ROOT)) if pt.is_relative_to(ROOT) else "fresh main",
         "image_size": size,
         "faces": {
@@ -255,6 +298,20 @@ def main(argv: list[str]) -> None:
         print(
             f"detector {name:<5}: {d['found']}/{d['faces']} faces found (25-150 px, 1 in 4 tilted), "
             f"{d['false']} false detections, {d['s_per_photo']:.3f} s/photo"
+        )
+
+
+def print_shipped(shipped: dict[str, dict]) -> None:
+    default = shipped.get("fer2013", {}).get("faces_per_s")
+    print(f"cpus {os.cpu_count()}, load {[round(x, 2) for x in os.getloadavg()]}")
+    for name, r in shipped.items():
+        times = (
+            f"; the default is {default / r['faces_per_s']:.1f}x this" if name != "fer2013" else ""
+        )
+        print(
+            f"shipped {name} ({r['file']}, {r['views']} view(s)): predict --detector none "
+            f"{r['faces_per_s']:.0f} faces/s on {r['faces']} faces{times}"
+            + (f" (target >= {TARGET_SHIPPED_FACES_PER_S})" if name == "fer2013" else "")
         )
 
 

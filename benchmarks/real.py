@@ -107,6 +107,8 @@ def variant_result(project: Path, variant: str, seconds: float, seed: int) -> di
     test = read(paths.test_metrics(variant))
     tables = read(paths.tables(variant))
     training = read(paths.training_log(variant, seed))
+    timing = project / paths.timing("train", variant, seed)
+    speed = json.loads(timing.read_text()) if timing.exists() else {}
     live = read(paths.live(variant, seed) / "metrics.json")  # the kept epoch's validation
     return {
         "test_accuracy": test["accuracy"],
@@ -121,7 +123,7 @@ def variant_result(project: Path, variant: str, seconds: float, seed: int) -> di
         "val_accuracy": live.get("val_acc"),
         "kept_epoch": training.get("kept_epoch"),
         "epochs_run": training.get("epochs_run"),
-        "train_seconds": training.get("seconds"),
+        "train_seconds": speed.get("seconds"),
         "seconds": round(seconds, 1),
         "precision": precision(project, variant),
         "measured": date.today().isoformat(),

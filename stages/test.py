@@ -2,7 +2,7 @@
 
 Reads configs/<variant>.json, models/<variant>/seed-<seed>/model.pt, data/merged/dataset.npz and
 its manifest.csv (which dataset each image comes from). Writes test.json (Table 1 and Table 2 of
-this run, the test split by source dataset, speed) and predictions.csv (one row per test image
+this run, the test split by source dataset) and predictions.csv (one row per test image
 with every class probability) into metrics/runs/<variant>/seed-<seed>/; evaluate@<variant>
 gathers the seeds.
 """
@@ -31,8 +31,10 @@ def main(argv: list[str]) -> None:
     frame["dataset"] = load_sources(paths.MANIFEST, len(merged.y))[predictions.index]
     metrics = classification_metrics(predictions.actual, predictions.predicted, classes)
     metrics["by_source"] = by_source(predictions.actual, predictions.predicted, frame["dataset"])
-    metrics["speed"] = {"images_per_s": round(predictions.images_per_s, 1)}
     write_json(paths.run_metrics(name, seed), metrics)
+    write_json(
+        paths.timing("test", name, seed), {"images_per_s": round(predictions.images_per_s, 1)}
+    )
     csv = frame.to_csv(index=False, float_format="%.6f")
     write_text(paths.run_predictions(name, seed), csv)
     print(format_tables(metrics))

@@ -1,8 +1,8 @@
 """train@<variant>-<seed>: configs/<variant>.json + data/merged/dataset.npz
 -> models/<variant>/seed-<seed>/model.pt, one run of the variant with one of train.seeds.
 
-Also writes metrics/training/<variant>/seed-<seed>.json (kept epoch, speed: a timing, not a DVC
-metric), dvclive/<variant>/seed-<seed>/ (per-epoch losses and accuracy) and, while it runs, the
+Also writes metrics/training/<variant>/seed-<seed>.json (the kept epoch), timings/train/<variant>/
+seed-<seed>.json (images/s and seconds: beside the outputs, not one of them), dvclive/<variant>/seed-<seed>/ (per-epoch losses and accuracy) and, while it runs, the
 resume point checkpoints/<variant>/seed-<seed>/last.pt. Runs as one process, or unchanged under
 `torchrun --nproc_per_node N stages/train.py <variant> --seed <seed>`.
 """
@@ -17,7 +17,7 @@ from expressions.data.dataset import load_merged
 from expressions.training.checkpoint import fingerprint
 from expressions.training.distributed import launch
 from expressions.training.launch import run_workers, under_launcher, worker_count
-from expressions.training.loop import train, training_summary
+from expressions.training.loop import train, training_speed, training_summary
 from expressions.training.model_file import save_model
 
 
@@ -42,6 +42,7 @@ def main(argv: list[str]) -> None:
         if runtime.main:
             save_model(paths.model(name, seed), trained.model, variant, origins=merged.origins)
             write_json(paths.training_log(name, seed), training_summary(trained))
+            write_json(paths.timing("train", name, seed), training_speed(trained))
             checkpoint.unlink(missing_ok=True)  # kept only to resume an interrupted run
             print(f"training: {trained.images_per_s:.0f} images/s; kept epoch {trained.kept_epoch}")
 

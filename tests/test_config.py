@@ -2,6 +2,7 @@
 
 import copy
 import dataclasses
+import difflib
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,24 @@ def test_set_dotted_sets_a_key_as_dvc_exp_run_s_does_creating_missing_parents():
     set_dotted(raw, "train.amp", "bf16")
     set_dotted(raw, "variants.main.train.seed", 3)
     assert raw == {"train": {"amp": "bf16"}, "variants": {"main": {"train": {"seed": 3}}}}
+
+
+@pytest.mark.parametrize(
+    "override",
+    ["model.kernel=4", "train.seeds=[0,1,2]", "data.local.rafdb=raf.zip", "train.epochs=5"],
+)
+def test_dvc_exp_run_s_changes_one_key_of_params_yaml_and_no_other_line(tmp_path, override):
+    """params.yaml is written in the style DVC writes it back (block lists, empty nulls), so
+    `dvc exp run -S key=value` (DVC's own override writer here) leaves a diff of that key alone."""
+    from dvc.utils.hydra import apply_overrides
+
+    shipped = (ROOT / "params.yaml").read_text().splitlines()
+    copy_ = tmp_path / "params.yaml"
+    copy_.write_text("\n".join(shipped) + "\n")
+    apply_overrides(copy_, [override])
+    changed = copy_.read_text().splitlines()
+    diff = [line for line in difflib.unified_diff(shipped, changed, lineterm="", n=0)]
+    edits = [line for line in diff if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    key = override.split("=")[0].split(".")[-1]
+    assert edits and all(key in e or e[1:].lstrip().startswith("- ") for e in edits), diff
+    assert len([e for e in edits if e.startswith("-")]) <= 1, diff

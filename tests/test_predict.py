@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -145,11 +146,9 @@ def test_nothing_readable_is_one_sentence_and_exit_1(photos, model):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (
-            ["--model", "nosuchvariant"],
-            "no model 'nosuchvariant' here: models/nosuchvariant does not exist (models built "
-            "here: main, tuned); build it with `dvc repro train@nosuchvariant`",
-        ),
+        (["--model", "tund"], "did you mean tuned? the models here are fer2013"),
+        (["--model", "nosuchvariant"], ", main, tuned; or pass a model folder"),
+        (["--max-megapixels", "0"], "--max-megapixels must be above 0, not 0"),
         (["--every", "0"], "--every must be a whole number >= 1, not 0"),
         (["--model", "release"], "no model at models/release yet; `dvc repro release` builds it"),
     ],
@@ -170,7 +169,7 @@ def test_runtime_onnx_on_a_folder_without_onnx_is_an_error_not_a_fall_back(photo
     assert "holds no model.onnx" in done.stderr
 
 
-def test_a_non_image_in_a_folder_gets_its_row_and_the_summary_counts_in_words(
+def test_a_folder_of_images_and_notes_gives_the_images_rows_and_the_summary_counts_in_words(
     photos, model, tmp_path
 ):
     folder, _ = photos
@@ -184,9 +183,10 @@ def test_a_non_image_in_a_folder_gets_its_row_and_the_summary_counts_in_words(
                    tmp_path / "rows.csv", "--annotate", tmp_path / "drawn", "--quiet")  # fmt: skip
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader((tmp_path / "rows.csv").open()))
-    notes = {Path(r["source"]).name: r["note"] for r in rows if r["note"]}
-    assert list(notes) == ["notes.txt"] and notes["notes.txt"].startswith("unreadable: ")
-    assert done.stderr.strip().splitlines()[-1] == "6 faces in 2 images of 3 files"
+    assert not [r for r in rows if r["note"]]  # notes.txt and .DS_Store: not images, skipped
+    last = done.stderr.strip().splitlines()[-1]
+    expected = r"6 faces in 2 images of 2 files, 1 other file skipped \(not images or videos\), "
+    assert re.fullmatch(expected + r"\d+\.\d s: [\d,]+ faces/s", last), last
     drawn = sorted(p.name for p in (tmp_path / "drawn").iterdir())
     prefix = str(inputs).strip("/").replace("/", "__")
     assert drawn == [f"{prefix}__a__face.jpg.png", f"{prefix}__a__face.png.png"]  # none overwritten
@@ -303,8 +303,82 @@ def test_the_summary_counts_in_words():
 
     one = [{"face": 0}]
     assert summary(one, [False], 1) == "1 face in 1 image of 1 file"
-    frames = [{"face": None}, {"face": 0}, {"face": 1}]
+    frames = [{"face": None, "note": "no face", "source": "a.jpg"}, {"face": 0}, {"face": 1}]
     assert (
         summary(frames, [False, True, True], 2)
         == "2 faces in 1 image and 2 video frames of 2 files"
     )
+    failed = [{"face": None, "note": "unreadable: truncated", "source": "b.jpg"}, *one]
+    assert summary(failed, [False], 2, skipped=3) == (
+        "1 face in 1 image of 2 files, 1 file not read, 3 other files skipped (not images or videos)"
+    )
+    many = [{"face": 0}] * 3589
+    assert summary(many, [False] * 3589, 3589, 126.0) == (
+        "3,589 faces in 3,589 images of 3,589 files, 126.0 s: 28 faces/s"
+    )
+
+
+def test_annotate_into_a_file_or_an_unwritable_place_is_one_sentence(photos, model, tmp_path):
+    folder, _ = photos
+    (tmp_path / "faces.json").write_text("{}")
+    for target, words in [
+        (tmp_path / "faces.json", "is a file; give a folder for the drawn images"),
+        (Path("/proc/nope"), "--annotate /proc/nope: cannot write there"),
+    ]:
+        done = run_cli("predict", folder / "group.jpg", "--model", model, "--annotate", target)
+        assert done.returncode == 1 and words in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_folder_scan_skips_other_files_and_counts_them_a_file_named_gets_its_row(
+    photos, model, tmp_path
+):
+    folder, _ = photos
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    shutil.copy(folder / "group.jpg", inputs / "group.jpg")
+    (inputs / "readme.txt").write_text("notes")
+    (inputs / "data.csv").write_text("a,b")
+    rows = tmp_path / "rows.csv"
+    done = run_cli("predict", inputs, inputs / "readme.txt", "--model", model, "--detector",
+                   "haar", "--csv", rows)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    sources = [Path(r["source"]).name for r in csv.DictReader(rows.open())]
+    assert sources.count("readme.txt") == 1 and "data.csv" not in sources
+    last = done.stderr.strip().splitlines()[-1]
+    assert ", 1 file not read, 2 other files skipped (not images or videos)," in last, last
+    assert "group.jpg" not in done.stdout  # --csv: no table unless --table
+    shown = run_cli("predict", inputs, "--model", model, "--detector", "haar", "--csv", rows,
+                    "--table")  # fmt: skip
+    assert "group.jpg" in shown.stdout
+
+
+def test_a_photo_over_the_pixel_limit_is_refused_with_its_row(photos, model, tmp_path):
+    folder, _ = photos
+    big = tmp_path / "big.png"
+    Image.new("L", (3000, 2000), 128).save(big)
+    rows = tmp_path / "rows.csv"
+    done = run_cli("predict", big, folder / "group.jpg", "--model", model, "--detector", "haar",
+                   "--max-megapixels", "5", "--csv", rows)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    notes = {Path(r["source"]).name: r["note"] for r in csv.DictReader(rows.open())}
+    assert notes["big.png"] == ("refused: 3000x2000 pixels (6 megapixels), over --max-megapixels 5")
+    assert "DecompressionBomb" not in done.stderr
+
+
+def test_a_large_jpeg_is_decoded_reduced_and_its_boxes_are_in_the_files_pixels(tmp_path):
+    from expressions.serving.inputs import read_image
+    from expressions.serving.predict import predict
+    from expressions.serving.torch_model import TorchClassifier
+
+    image, truth = group_photo()
+    big = np.asarray(Image.fromarray(image).resize((image.shape[1] * 8, image.shape[0] * 8)))
+    path = tmp_path / "big.jpg"
+    Image.fromarray(big).save(path, quality=90)
+    frame = read_image(path)
+    assert frame.scale > 1 and frame.image.shape[1] * frame.scale == big.shape[1]
+    model = TorchClassifier.load(save_tiny_model(tmp_path / "model.pt"))
+    ((_, rows),) = predict([path], model, make_detector("haar"), progress=False)
+    found = [(r.box.x, r.box.y, r.box.w, r.box.h) for r in rows]
+    scaled = [(x * 8, y * 8, w * 8, h * 8) for x, y, w, h in truth]
+    assert min(matched(found, scaled)) >= 0.5, (found, scaled)

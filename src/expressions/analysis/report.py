@@ -125,12 +125,9 @@ def variant_section(root: Path, variant: str, seed: int) -> dict[str, Any]:
         "runs": details.get("runs", {}),
         "test_images": int(details.get("test_images", sum(v["support"] for v in table1.values()))),
     }
-    speed = details.get("speed", {})
-    table2["images_per_s"] = float(speed["images_per_s"]) if "images_per_s" in speed else None
     training = root / paths.training_log(variant, seed)
     run = _read_json(training, f"train@{variant}-{seed}") if training.exists() else {}
     table2["kept_epoch"] = run.get("kept_epoch")
-    table2["train_images_per_s"] = run.get("train_images_per_s")
     return {
         "classes": classes,
         "table1": table1,

@@ -110,8 +110,7 @@ def interval(pair: Sequence[float] | None) -> str:
 def _table2(report: dict[str, Any]) -> list[str]:
     """Table 2: one row per variant, each score the mean over its seeds; accuracy and macro F1
     with their sd over seeds and bootstrap 95 % interval; both macro-F1 definitions, footnoted."""
-    extra = {"test_images": "Test images", "images_per_s": "Images/s (test)",
-             "kept_epoch": "Kept epoch", "train_images_per_s": "Images/s (train)"}  # fmt: skip
+    extra = {"test_images": "Test images", "kept_epoch": "Kept epoch"}
     header = ["Variant", "Seeds"]
     for key, head, _ in TABLE2:
         header += [head, "95 % interval"] if key in INTERVALS else [head]
@@ -129,7 +128,6 @@ def _table2(report: dict[str, Any]) -> list[str]:
             else:
                 row.append(t2[key])
         row += [t2.get(k) for k in extra]
-        row[-3], row[-1] = _fmt(row[-3], digits=0), _fmt(row[-1], digits=0)  # whole images/s
         rows.append(row)
     seeds = {report["table2"][v]["seeds"] for v in report["variants"]}
     how = (

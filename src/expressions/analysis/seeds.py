@@ -113,7 +113,6 @@ def summarize(
     per_run = {
         str(s): {"accuracy": runs[s]["accuracy"], "macro_f1": runs[s]["macro"]["f1"]} for s in seeds
     }
-    speed = _stat([runs[s].get("speed", {}).get("images_per_s", 0.0) for s in seeds])[0]
     tables |= {
         "seeds": seeds,
         "runs": per_run,
@@ -121,7 +120,6 @@ def summarize(
         "interval_level": LEVEL,
         "resamples": RESAMPLES,
         "test_images": runs[seeds[0]]["test_images"],
-        "speed": {"images_per_s": speed},
     }
     return headline(runs), tables
 

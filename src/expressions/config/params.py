@@ -22,13 +22,14 @@ from expressions.config.data import (
     SplitConfig,
     SyntheticConfig,
 )
+from expressions.config.distill import DistillSpec, check_distill
 from expressions.config.fields import build, closest
 from expressions.config.model import ModelSpec, ReleaseConfig, TrainSpec, VariantConfig
 from expressions.core import paths
 from expressions.core.errors import ConfigError
 
 SECTIONS = ("data", "labels", "split", "model", "train", "variants")
-OPTIONAL = ("release",)
+OPTIONAL = ("release", "distill")
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Params:
     variants: dict[str, dict[str, Any]]
     release: ReleaseConfig
     raw: dict[str, Any] = field(repr=False, compare=False)
+    distill: dict[str, DistillSpec] = field(default_factory=dict)
 
     def variant(self, name: str) -> VariantConfig:
         """The base model/train sections with the variant's overrides applied, validated."""
@@ -63,6 +65,13 @@ class Params:
         train = build(TrainSpec, merged["train"], f"{where}.train")
         train.check(model, where)
         return VariantConfig(name, self.labels.classes, self.data.image_size, model, train)
+
+    def student(self, name: str) -> DistillSpec:
+        """A student's settings, or one sentence listing the students there are."""
+        if name not in self.distill:
+            there = ", ".join(self.distill) or "none"
+            raise ConfigError(f"student {name!r} is not in params.yaml distill; there are: {there}")
+        return self.distill[name]
 
     def dataset(self, name: str) -> str:
         """The layout of dataset `name`, or one sentence listing the datasets there are."""
@@ -152,6 +161,7 @@ def parse_params(raw: dict[str, Any]) -> Params:
         variants=variants,
         release=release,
         raw=raw,
+        distill=check_distill(raw.get("distill"), variants),
     )
     for name in params.variants:
         params.variant(name)

@@ -34,6 +34,15 @@ REPORT_MD = Path("metrics/report.md")
 REPORT_JSON = Path("metrics/report.json")
 
 
+# How long a stage took, and how fast it ran: beside the outputs, never one of them, so that a
+# re-run on the same machine leaves dvc.lock unchanged (no stage reads these; git ignores them).
+TIMINGS = Path("timings")  # TIMINGS/<stage>/<variant>/seed-<seed>.json
+
+
+def timing(stage: str, variant: str, seed: int) -> Path:
+    return TIMINGS / stage / variant / f"{run(seed)}.json"
+
+
 def input_note(dataset: str) -> Path:
     return RAW / f"{dataset}.input.json"
 
@@ -104,3 +113,31 @@ RELIABILITY = RELEASE / "reliability.png"  # a plot inside the artifact
 
 def onnx_model(variant: str, seed: int) -> Path:
     return MODELS / variant / run(seed) / "model.onnx"
+
+
+# Distillation (params.yaml distill): teach@<student> labels, distill@<student> trains.
+TEACHER = Path(
+    "data/teacher"
+)  # TEACHER/<student>.npz: fixed copies and the teacher's probabilities
+STUDENTS = MODELS / "students"  # STUDENTS/<student>/: model.pt, model.onnx, model.int8.onnx
+STUDENT_METRICS = Path("metrics/students")  # STUDENT_METRICS/<student>.json
+
+
+def teacher_targets(student: str) -> Path:
+    return TEACHER / f"{student}.npz"
+
+
+def student(name: str) -> Path:
+    return STUDENTS / name
+
+
+def student_metrics(name: str) -> Path:
+    return STUDENT_METRICS / f"{name}.json"
+
+
+def student_live(name: str) -> Path:
+    return LIVE / "students" / name
+
+
+def student_checkpoint(name: str) -> Path:
+    return CHECKPOINTS / "students" / name / "last.pt"

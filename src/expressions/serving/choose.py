@@ -6,6 +6,7 @@ choice, to the first line on stderr and the page's header.
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import re
 from dataclasses import dataclass
@@ -18,7 +19,8 @@ from expressions.release.card import DRAWN, read_facts
 from expressions.serving.classifier import Classifier, load_file
 
 RELEASE = paths.RELEASE  # what `dvc repro release` writes
-SHIPPED = "fer2013"  # the model in the package: src/expressions/models/fer2013/
+SHIPPED = "fer2013"  # the default model in the package: src/expressions/models/fer2013/
+ACCURATE = "fer2013-accurate"  # its slower, more accurate sibling: src/expressions/models/<it>/
 _VARIANT = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -26,9 +28,15 @@ def _installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-def shipped_model() -> Path:
-    """The FER2013 model that ships inside the package (README: Using the model)."""
-    return Path(str(resources.files("expressions"))) / "models" / SHIPPED
+def shipped_model(name: str = SHIPPED) -> Path:
+    """A FER2013 model that ships inside the package (README: Use the model)."""
+    return Path(str(resources.files("expressions"))) / "models" / name
+
+
+def shipped_names() -> list[str]:
+    """The models the package holds: each a folder with its card's facts."""
+    folder = Path(str(resources.files("expressions"))) / "models"
+    return sorted(p.parent.name for p in folder.glob("*/model_card.json"))
 
 
 @dataclass(frozen=True)
@@ -49,12 +57,31 @@ def default_model() -> tuple[Path, str]:
     if RELEASE.is_dir():
         why = "models/release was trained on drawn faces; --model release to use it anyway"
     else:
-        why = "there is no models/release (`dvc repro release` builds one)"
+        why = f"there is no models/release in {Path.cwd()} (`dvc repro release` builds one there)"
     return shipped_model(), f"the FER2013 model shipped with the package: {why}"
 
 
 def variants_built() -> list[str]:
     return sorted({p.parent.parent.name for p in paths.MODELS.glob("*/seed-*/model.pt")})
+
+
+def models_here() -> list[str]:
+    """What --model can name in this folder: the package's models, the variants built here,
+    the release, the students (`distill`)."""
+    built = variants_built() + (["release"] if RELEASE.is_dir() else [])
+    students = sorted(p.parent.name for p in paths.STUDENTS.glob("*/model.pt"))
+    return [*shipped_names(), *built, *(f"{paths.STUDENTS}/{s}" for s in students)]
+
+
+def unknown_model(name: str) -> str:
+    """One sentence: what --model could have been, the nearest first."""
+    known = models_here()
+    near = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    guess = f"did you mean {near[0]}? " if near else ""
+    return (
+        f"no model {name!r} in {Path.cwd()}: {guess}the models here are {', '.join(known)}; "
+        "or pass a model folder, a .pt or a .onnx file"
+    )
 
 
 def first_run(folder: Path) -> Path:
@@ -75,8 +102,9 @@ def choose_model(model: str | Path | None, runtime: str = "auto") -> Chosen:
     """
     if model is None:
         path, why = default_model()
-    elif str(model) == SHIPPED and not Path(SHIPPED).exists():
-        path, why = shipped_model(), "--model fer2013: the FER2013 model shipped with the package"
+    elif str(model) in shipped_names() and not Path(str(model)).exists():
+        path = shipped_model(str(model))
+        why = f"--model {model}: a FER2013 model shipped with the package"
     elif str(model) == "release" and not Path("release").exists():
         path, why = RELEASE, "--model release: this project's release (`dvc repro release`)"
     else:
@@ -84,12 +112,7 @@ def choose_model(model: str | Path | None, runtime: str = "auto") -> Chosen:
         if not path.exists() and _VARIANT.match(str(model)):
             path = paths.MODELS / str(model)
             if not path.exists():
-                built = ", ".join(variants_built()) or "none yet"
-                raise PredictionError(
-                    f"no model {model!r} here: {path} does not exist (models built here: "
-                    f"{built}); build it with `dvc repro train@{model}`, or pass fer2013 (the "
-                    "model shipped with the package), a model folder or a .onnx file"
-                )
+                raise PredictionError(unknown_model(str(model)))
     if path.is_dir():
         path = first_run(path)
     return Chosen(_model_file(path, runtime), why)
@@ -109,13 +132,15 @@ def _model_file(path: Path, runtime: str) -> Path:
         )
     if not path.is_dir():
         return path
-    pt, onnx = path / "model.pt", path / "model.onnx"
+    pt, onnx, int8 = path / "model.pt", path / "model.onnx", path / "model.int8.onnx"
     if runtime == "onnx" and not onnx.exists():
         raise PredictionError(
             f"--runtime onnx: {path} holds no model.onnx; build it with `dvc repro export` or "
             "use --runtime torch"
         )
     use_torch = runtime == "torch" or (runtime == "auto" and not _installed("onnxruntime"))
+    if runtime == "auto" and not use_torch and int8.exists():
+        return int8  # kept only where it lost at most its tolerance of float32's val accuracy
     if onnx.exists() and not (use_torch and pt.exists()):
         return onnx
     if pt.exists():

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
 from expressions.core.errors import PredictionError
+from expressions.data.limits import MAX_MEGAPIXELS
 from expressions.serving.options import add_model_options, check_margin
 from expressions.serving.serve import add_serve, run_serve
 
@@ -48,7 +50,18 @@ def add_predict(parser: argparse.ArgumentParser) -> None:
         default=32,
         help="faces per model batch (default 32, the fastest on a CPU)",
     )
-    parser.add_argument("--quiet", action="store_true", help="no table on the terminal")
+    parser.add_argument(
+        "--max-megapixels",
+        type=float,
+        default=MAX_MEGAPIXELS,
+        help=f"photos with more pixels are refused, each with its row (default {MAX_MEGAPIXELS:g}, "
+        "as `serve`; a photo costs about 35 bytes a pixel to decode)",
+    )
+    shown = parser.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--table", action="store_true", help="the table on the terminal even with --csv/--json"
+    )
+    shown.add_argument("--quiet", action="store_true", help="no table on the terminal")
 
 
 def run_predict(args: argparse.Namespace) -> None:
@@ -57,6 +70,7 @@ def run_predict(args: argparse.Namespace) -> None:
     from expressions.serving.classifier import load_file
     from expressions.serving.detect import make_detector
     from expressions.serving.inputs import expand
+    from expressions.serving.output import count
     from expressions.serving.predict import predict
 
     if args.every < 1:
@@ -64,16 +78,24 @@ def run_predict(args: argparse.Namespace) -> None:
     if args.batch_size < 1:
         raise PredictionError(f"--batch-size must be >= 1, not {args.batch_size}")
     check_margin(args.margin)
-    files = expand(args.inputs)
+    if not args.max_megapixels > 0:
+        raise PredictionError(f"--max-megapixels must be above 0, not {args.max_megapixels:g}")
+    if args.annotate:
+        output.check_annotate_folder(args.annotate)
+    found = expand(args.inputs)
+    files = found.files
     if not files:
-        raise PredictionError(f"no image or video files in {', '.join(args.inputs)}")
+        others = f" ({count(found.skipped, 'other file')})" if found.skipped else ""
+        raise PredictionError(f"no image or video files in {', '.join(args.inputs)}{others}")
     chosen = choose_model(args.model, args.runtime)
     classifier = load_file(chosen.path, args.batch_size)
     print("\n".join(in_use(chosen, classifier)), file=sys.stderr)
     detector = make_detector(args.detector)
     records, read = [], []
+    start = time.perf_counter()
+    max_pixels = round(args.max_megapixels * 1e6)
     for frame, rows in predict(
-        files, classifier, detector, args.every, margin=args.margin, progress=True
+        files, classifier, detector, args.every, margin=args.margin, max_pixels=max_pixels
     ):
         if frame.image is not None:
             read.append(frame.frame is not None)  # True: a video frame
@@ -83,9 +105,10 @@ def run_predict(args: argparse.Namespace) -> None:
     for path in (args.csv, args.json):
         if path:
             output.write_records(path, records, classifier.classes)
-    if not args.quiet:
+    if args.table or not (args.quiet or args.csv or args.json):  # a file asked for: no table
         print(output.table(records, classifier.classes))
-    print(output.summary(records, read, len(files)), file=sys.stderr)
+    seconds = time.perf_counter() - start  # after the model and detector loaded: the rate users get
+    print(output.summary(records, read, len(files), seconds, found.skipped), file=sys.stderr)
     if not read:
         raise PredictionError(f"none of the {len(files)} inputs could be read as an image or video")
 

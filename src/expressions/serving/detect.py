@@ -35,6 +35,13 @@ class Box:
     h: int
     score: float  # the detector's confidence; NaN where it gives none (lbp), 1.0 for `none`
 
+    def scaled(self, factor: float) -> Box:
+        """The box on the same picture decoded at `factor` times the size."""
+        if factor == 1:
+            return self
+        x, y, w, h = (round(v * factor) for v in (self.x, self.y, self.w, self.h))
+        return Box(x, y, w, h, self.score)
+
 
 Detector = Callable[[Sequence[np.ndarray]], list[list[Box]]]
 

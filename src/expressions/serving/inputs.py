@@ -1,10 +1,14 @@
 """Reading what `expressions predict` and `serve` are given: image files, folders (recursively)
 and videos, as Frames. Images are decoded in parallel and in order; a file that cannot be read,
-or one that is not an image or a video, becomes a Frame whose note says why, so it gets its row.
+or one named directly that is not an image or a video, becomes a Frame whose note says why, so it
+gets its row. A photo over the pixel limit is refused from its header, before decoding; a large
+JPEG is decoded reduced (Pillow's draft mode), which the detector does not miss, and its boxes
+are given in the file's own pixels.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future
@@ -12,10 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
-from expressions.data.images import UnreadableImage, decode, to_model_input
+from expressions.data.images import UnreadableImage, decode_reduced, to_model_input
+from expressions.data.limits import MAX_MEGAPIXELS
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".webm", ".mkv"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm"}
+IMAGE_SUFFIXES |= {".ppm", ".pbm", ".pnm", ".jfif", ".jpe", ".ico", ".tga", ".jp2"}
+MAX_PIXELS = round(MAX_MEGAPIXELS * 1e6)  # --max-megapixels' default, as the server's limit
+REDUCED_PIXELS = 12_000_000  # a larger JPEG is decoded at 1/2, 1/4 or 1/8 of its side
 
 
 @dataclass
@@ -29,20 +39,52 @@ class Frame:
     note: str = ""  # why the file could not be read
     raw: np.ndarray | None = None  # the decoded pixels as the clean stage sees them (any depth)
     whole: np.ndarray | None = None  # model input of the whole image, for --detector none
+    scale: int = 1  # the file's pixels per decoded pixel (draft mode), for boxes in file pixels
 
 
-def expand(inputs: Sequence[str | Path]) -> list[Path]:
-    """Files as given; folders recursively, sorted, every file but hidden ones (`.DS_Store`,
-    `._*`): a file that is not an image or a video gets its row that says so, as one given by
-    name does."""
+@dataclass(frozen=True)
+class Expanded:
+    files: list[Path]
+    skipped: int  # files in the folders that are neither images nor videos (readme.txt)
+
+
+def media(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES
+
+
+def expand(inputs: Sequence[str | Path]) -> Expanded:
+    """Files as given (each gets its row, even one that is no image); folders recursively,
+    sorted, their images and videos only: hidden files (`.DS_Store`) and others (`notes.txt`)
+    are left out and counted."""
     files: list[Path] = []
+    skipped = 0
     for item in map(Path, inputs):
         if item.is_dir():
-            found = (p for p in item.rglob("*") if p.is_file() and not p.name.startswith("."))
-            files.extend(sorted(found))
+            found = [p for p in item.rglob("*") if p.is_file() and not p.name.startswith(".")]
+            files.extend(sorted(p for p in found if media(p)))
+            skipped += sum(not media(p) for p in found)
         else:
             files.append(item)
-    return files
+    return Expanded(files, skipped)
+
+
+def oversized(path: Path, max_pixels: int) -> str:
+    """Why a file is refused from its header alone ('' when it is not): over the pixel limit."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as opened:
+                width, height = opened.size
+    except Image.DecompressionBombError:
+        return "refused: more pixels than can be decoded safely"
+    except Exception:  # not an image Pillow knows: decode() says why
+        return ""
+    if width * height <= max_pixels:
+        return ""
+    return (
+        f"refused: {width}x{height} pixels ({width * height / 1e6:.3g} megapixels), over "
+        f"--max-megapixels {max_pixels / 1e6:g}"
+    )
 
 
 def _as_uint8(image: np.ndarray) -> np.ndarray:
@@ -58,20 +100,24 @@ def _as_uint8(image: np.ndarray) -> np.ndarray:
     return image
 
 
-def read_image(path: Path) -> Frame:
+def read_image(path: Path, max_pixels: int = MAX_PIXELS, reduce: bool = True) -> Frame:
+    """A photo, refused over `max_pixels`; with `reduce`, a JPEG over REDUCED_PIXELS is decoded
+    at a fraction of its side (frame.scale says which)."""
     if not path.exists():
         return Frame(str(path), None, note="not found")
-
+    refused = oversized(path, max_pixels)
+    if refused:
+        return Frame(str(path), None, note=refused)
     try:
-        raw = decode(path)
-        return Frame(str(path), _as_uint8(raw), raw=raw)
+        raw, scale = decode_reduced(path, REDUCED_PIXELS if reduce else None)
+        return Frame(str(path), _as_uint8(raw), raw=raw, scale=scale)
     except UnreadableImage as err:
         return Frame(str(path), None, note=str(err))
 
 
-def read_whole(path: Path, size: int) -> Frame:
+def read_whole(path: Path, size: int, max_pixels: int = MAX_PIXELS) -> Frame:
     """An image that is one face (`--detector none`): decoded and made model input at once."""
-    frame = read_image(path)
+    frame = read_image(path, max_pixels, reduce=False)
     if frame.raw is not None:
         frame.whole = to_model_input(frame.raw, size)
         frame.raw = None  # not needed any more; no need to ship it back from a process either

@@ -14,9 +14,9 @@ RUNTIMES = ("auto", "torch", "onnx")
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
-        help="a variant name (tuned), a model folder, a .pt or a .onnx file, or fer2013 (the "
-        "FER2013 model that ships with the package); default: models/release when it was "
-        "trained on real faces, else fer2013",
+        help="a variant name (tuned), a model folder, a .pt or a .onnx file, or a model that "
+        "ships with the package: fer2013 (fast: one view) or fer2013-accurate (ten views, "
+        "slower); default: models/release when it was trained on real faces, else fer2013",
     )
     parser.add_argument(
         "--detector",
@@ -28,8 +28,9 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         "--runtime",
         choices=RUNTIMES,
         default="auto",
-        help="for a model folder: onnx (onnxruntime, 2-3x faster on a CPU), torch (evaluate's "
-        "exact numbers) or auto (onnx when onnxruntime is installed; default)",
+        help="for a model folder: onnx (onnxruntime's float32 model.onnx, 2-3x faster than "
+        "torch on a CPU), torch (evaluate's exact numbers) or auto (default: the folder's int8 "
+        "model.int8.onnx where it has one, else model.onnx, when onnxruntime is installed)",
     )
     parser.add_argument(
         "--margin",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,9 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageFont
 
 from expressions.core.atomic import atomic_path, write_text
+from expressions.core.errors import PredictionError
 from expressions.serving.inputs import Frame
-from expressions.serving.predict import Row
+from expressions.serving.predict import NO_FACE, Row
 
 BASE_COLUMNS = ["source", "frame", "time_s", "face", "x", "y", "w", "h", "score", "predicted"]
 
@@ -88,15 +90,47 @@ def count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
-def summary(records: list[dict[str, Any]], read: list[bool], files: int) -> str:
+def summary(
+    records: list[dict[str, Any]],
+    read: list[bool],
+    files: int,
+    seconds: float | None = None,
+    skipped: int = 0,
+) -> str:
     """'3 faces in 2 images and 10 video frames of 3 files'; `read`: one entry per picture read,
-    True for a video frame."""
+    True for a video frame. Then the files that could not be read (or were refused), the other
+    files a folder held (`skipped`), and with `seconds` (the work after the model was loaded) the
+    rate: '..., 126.0 s: 28 faces/s'."""
     faces = sum(r["face"] is not None for r in records)
     frames = sum(read)
     pictures = count(len(read) - frames, "image") + (
         f" and {count(frames, 'video frame')}" if frames else ""
     )
-    return f"{count(faces, 'face')} in {pictures} of {count(files, 'file')}"
+    line = f"{count(faces, 'face')} in {pictures} of {count(files, 'file')}"
+    failed = {r["source"] for r in records if r["face"] is None and r.get("note") != NO_FACE}
+    if failed:
+        line += f", {count(len(failed), 'file')} not read"
+    if skipped:
+        line += f", {count(skipped, 'other file')} skipped (not images or videos)"
+    if seconds is None:
+        return line
+    rate = faces / seconds if seconds > 0 else 0.0
+    return f"{line}, {seconds:.1f} s: {rate:,.0f} faces/s"
+
+
+def check_annotate_folder(folder: Path) -> None:
+    """--annotate DIR: a folder that is there or can be made, and written to; one sentence if not."""
+    if folder.exists() and not folder.is_dir():
+        raise PredictionError(f"--annotate {folder} is a file; give a folder for the drawn images")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".tmp-write-check-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise PredictionError(
+            f"--annotate {folder}: cannot write there ({err.strerror or type(err).__name__})"
+        ) from None
 
 
 def annotate(frame: Frame, rows: list[Row], out_dir: Path) -> Path | None:
@@ -109,7 +143,7 @@ def annotate(frame: Frame, rows: list[Row], out_dir: Path) -> Path | None:
     for row in rows:
         if row.box is None:
             continue
-        b = row.box
+        b = row.box.scaled(1 / frame.scale)  # rows give file pixels; the image may be reduced
         draw.rectangle([b.x, b.y, b.x + b.w, b.y + b.h], outline=(255, 40, 40), width=2)
         text = f"{row.predicted} {row.proba[row.predicted]:.2f}\n" + " ".join(
             f"{c[:3]} {p:.2f}" for c, p in row.proba.items()

@@ -28,7 +28,7 @@ from tqdm import tqdm
 from expressions.data.images import to_model_input
 from expressions.serving.classifier import Classifier
 from expressions.serving.detect import MARGIN, Box, Detector, crop, whole_image
-from expressions.serving.inputs import Frame, frames, read_image, read_whole
+from expressions.serving.inputs import MAX_PIXELS, Frame, frames, read_image, read_whole
 
 NO_FACE = "no face"
 PROCESS_DECODING_FROM = 64  # files; below this a process pool's start-up costs more than it saves
@@ -67,15 +67,18 @@ def predict(
     margin: float = MARGIN,
     workers: int = 0,
     progress: bool = True,
+    max_pixels: int = MAX_PIXELS,
 ) -> Iterator[tuple[Frame, list[Row]]]:
-    """For each image or video frame read: the frame and its rows (faces, no face, or error)."""
+    """For each image or video frame read: the frame and its rows (faces, no face, or error);
+    a photo over `max_pixels` is refused from its header and gets its row saying so."""
     size = classifier.image_size
     workers = workers or os.cpu_count() or 1
+    classifier.proba(np.zeros((1, size, size), np.uint8))  # one-time set-up before the bar starts
     with ExitStack() as stack:
         pool = stack.enter_context(ThreadPoolExecutor(workers))
-        readers, read, batch = pool, read_image, 1
+        readers, read, batch = pool, partial(read_image, max_pixels=max_pixels), 1
         if detector is whole_image:  # the model input is known at decoding: make it there
-            read = partial(read_whole, size=size)
+            read = partial(read_whole, size=size, max_pixels=max_pixels)
             if workers > 1 and len(files) >= PROCESS_DECODING_FROM:
                 readers = stack.enter_context(ProcessPoolExecutor(workers))
                 batch = READ_BATCH
@@ -120,7 +123,7 @@ def predict(
                             f.frame,
                             f.time_s,
                             i,
-                            box,
+                            box.scaled(f.scale),  # in the file's own pixels
                             classifier.classes[int(p.argmax())],
                             dict(zip(classifier.classes, map(float, p), strict=True)),
                         )

@@ -24,6 +24,7 @@ from expressions.data.dataset import Merged
 from expressions.training import batches, device, distributed, model, recipe
 from expressions.training.batches import AUGMENT, DROPOUT, MIX, derived_seed
 from expressions.training.checkpoint import cpu_copy, load_checkpoint, save_checkpoint
+from expressions.training.distill import SoftTargets, soft_loss_sum
 from expressions.training.distributed import Runtime
 from expressions.training.epoch_log import EPOCH_LINE, PLOTTED, SUMMARY
 from expressions.training.mixing import Mixing, mix
@@ -52,6 +53,7 @@ class Setup:
     sample_weight: np.ndarray  # each training image's class weight (ones without weighting)
     amp: torch.dtype | None
     ema: AveragedModel | None = None  # the weights' moving average, evaluated and kept
+    soft: SoftTargets | None = None  # a student's: the loss follows the teacher's probabilities
 
     @property
     def kept(self) -> nn.Module:
@@ -65,16 +67,21 @@ def build_setup(
     y_train: np.ndarray,
     rt: Runtime,
     state: dict | None,
+    init: dict | None = None,
 ) -> Setup:
+    """`init`: starting weights (a student's: its teacher's) instead of ImageNet's or random."""
     spec = variant.train
     torch.manual_seed(spec.seed)
     net = model.build_model(
-        variant.model, len(variant.classes), variant.image_size, pretrained=state is None
+        variant.model,
+        len(variant.classes),
+        variant.image_size,
+        pretrained=state is None and init is None,
     )
     if isinstance(net, model.ExpressionNet):  # a pretrained backbone keeps ImageNet's stats
         net.set_pixel_stats(*batches.pixel_stats(x_train))
-    if state is not None:
-        net.load_state_dict(state["model"])
+    if state is not None or init is not None:
+        net.load_state_dict(state["model"] if state is not None else init)
     memory_format = torch.channels_last if spec.channels_last else torch.preserve_format
     net = net.to(rt.device, memory_format=memory_format)
     stepped = distributed.wrap(net, rt)  # before the optimizer: it may swap BatchNorm layers
@@ -112,6 +119,15 @@ def validate(s: Setup, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     return F.cross_entropy(logits, y).item(), accuracy
 
 
+def batch_loss(s: Setup, out: torch.Tensor, yb: torch.Tensor, rows: np.ndarray) -> torch.Tensor:
+    """The summed loss of a batch: cross-entropy with the labels, or a student's soft loss
+    against the teacher's probabilities of the same training rows."""
+    if s.soft is None:
+        return s.criterion(out, yb)
+    p = torch.from_numpy(s.soft.p[rows]).to(out.device)
+    return soft_loss_sum(out.float(), yb, p, s.soft.temperature, s.soft.weight)
+
+
 def train_epoch(s: Setup, x: torch.Tensor, y: torch.Tensor, epoch: int) -> dict[str, float]:
     """One pass over the epoch's global batches; this rank trains on its shard of each.
 
@@ -141,6 +157,7 @@ def train_epoch(s: Setup, x: torch.Tensor, y: torch.Tensor, epoch: int) -> dict[
     total = torch.zeros((), dtype=torch.float64, device=rt.device)
     start = time.perf_counter()
     for step, (batch, (xb, yb)) in enumerate(bar, start=epoch * len(steps)):
+        rows = batch[rt.shard(len(batch))]
         xb = batches.as_input(batches.to_device(xb, rt.device))
         yb = batches.to_device(yb, rt.device)
         if augment is not None:
@@ -150,7 +167,7 @@ def train_epoch(s: Setup, x: torch.Tensor, y: torch.Tensor, epoch: int) -> dict[
             group["lr"] = lr_at(step, len(steps), spec) * group["lr_scale"]
         with device.autocast(rt.device, s.amp):
             if mixing is None or len(xb) == 0:
-                loss_sum = s.criterion(s.stepped(xb), yb)
+                loss_sum = batch_loss(s, s.stepped(xb), yb, rows)
             else:
                 m = mix(xb, yb, mixing, blends)
                 out = s.stepped(m.x)
@@ -172,10 +189,13 @@ def train_epoch(s: Setup, x: torch.Tensor, y: torch.Tensor, epoch: int) -> dict[
 
 
 def training_summary(trained: Trained) -> dict:
-    """What the report shows of a run besides its metrics: which epoch was kept, how fast."""
+    """What the report shows of a run besides its metrics: which epoch was kept, of how many."""
+    return {"kept_epoch": trained.kept_epoch, "epochs_run": len(trained.history)}
+
+
+def training_speed(trained: Trained) -> dict:
+    """How fast it ran: a timing (paths.timing), never in a file DVC hashes."""
     return {
-        "kept_epoch": trained.kept_epoch,
-        "epochs_run": len(trained.history),
         "train_images_per_s": round(trained.images_per_s, 1),
         "seconds": round(sum(h["seconds"] for h in trained.history), 1),
     }
@@ -207,11 +227,14 @@ def train(
     checkpoint: Path | None = None,
     live_dir: Path | None = None,
     runtime: Runtime | None = None,
+    soft: SoftTargets | None = None,
+    init: dict | None = None,
 ) -> Trained:
     """Train on merged's train split, validating on its val split after every epoch.
 
     With a checkpoint whose fingerprint matches, the run continues after its last epoch and
     ends with the same weights as an uninterrupted run. Only the main rank writes anything.
+    A student (`soft`) trains on its teacher's labelled copies instead, from `init`'s weights.
     """
     check_data(variant, merged)
     spec = variant.train
@@ -219,8 +242,11 @@ def train(
     rt = runtime or Runtime(device.pick_device(spec.device))
     device.set_threads(spec.threads, rt.local_world)
     (x_train, y_train), (x_val, y_val) = merged.part("train"), merged.part("val")
+    if soft is not None:
+        x_train, y_train = soft.x, soft.y
     state = load_checkpoint(checkpoint, fingerprint)
-    s = build_setup(variant, x_train, y_train, rt, state)
+    s = build_setup(variant, x_train, y_train, rt, state, init)
+    s.soft = soft
     history, best = (state["history"], state["best"]) if state else ([], None)
     live = Live(str(live_dir), dvcyaml=None, save_dvc_exp=False) if rt.main and live_dir else None
     for record in history:  # DVC may have deleted the dvclive folder: replay resumed epochs

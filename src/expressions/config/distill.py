@@ -1,0 +1,96 @@
+"""params.yaml `distill`: students, each a teacher's network trained to give in one view what the
+teacher gives over all of its test-time views (training/distill.py).
+
+A teacher is any model.pt: a variant's run (models/<variant>/seed-<seed>/model.pt), a file kept
+with `dvc add`, or a model shipped in the package. The student is the teacher's own architecture,
+initialised from its weights, at `input_size` (0: the teacher's), with no test-time views.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from expressions.config.data import NAME
+from expressions.config.fields import bounded, build
+from expressions.config.model import TrainSpec, VariantConfig
+from expressions.core.errors import ConfigError
+
+STUDENTS = "students"  # models/students/<name>/: a student's files (core/paths.py)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DistillSpec:
+    """One student. `copies`: the training faces as they are plus copies-1 randomly augmented
+    copies (the teacher's own augmentation), each labelled once by the teacher. The loss is
+    `weight` x T^2 x KL(teacher at T || student at T) + (1 - weight) x cross-entropy with the
+    true labels; the teacher's probabilities are re-tempered as softmax(log p / T)."""
+
+    # What teach@ labels: written out in params.yaml (DVC tracks each key teach@ declares)
+    teacher: str
+    copies: int = bounded(1, 32)
+    seed: int = bounded(0, 2**31 - 1)
+    # How distill@ trains
+    temperature: float = bounded(0.0, 20.0, default=2.0, open_lo=True)
+    weight: float = bounded(0.0, 1.0, default=0.9)
+    epochs: int = bounded(1, 10_000, default=5)
+    lr: float = bounded(0.0, 10.0, default=3e-4, open_lo=True)
+    input_size: int = bounded(0, 1024, default=0)
+    int8: bool = True  # also an int8 ONNX model, kept where it stays within int8_tolerance
+    int8_tolerance: float = bounded(0.0, 1.0, default=0.005)  # validation accuracy it may lose
+
+    def student(self, name: str, teacher: VariantConfig, runtime: TrainSpec) -> VariantConfig:
+        """The student's settings: the teacher's network and classes, one view, this recipe;
+        threads, workers, device and batch size from params.yaml's train section."""
+        if teacher.model.arch == "study" and self.input_size:
+            raise ConfigError(
+                f"distill.{name}.input_size applies to ImageNet backbones, and the teacher "
+                f"{self.teacher} is the study CNN; leave it at 0"
+            )
+        model = teacher.model
+        if self.input_size:
+            model = replace(model, input_size=self.input_size)
+        train = replace(
+            teacher.train,
+            epochs=self.epochs,
+            lr=self.lr,
+            seed=self.seed,
+            seeds=(self.seed,),
+            augment=False,  # the fixed copies are the augmentation: the teacher saw exactly those
+            balance="none",
+            early_stopping=0,
+            mixup=0.0,
+            cutmix=0.0,
+            ema=0.0,
+            warmup_epochs=0,
+            schedule="cosine",
+            tta_flip=False,
+            tta_crops=False,
+            threads=runtime.threads,
+            workers=runtime.workers,
+            device=runtime.device,
+            processes=1,
+            batch_size=runtime.batch_size,
+        )
+        return VariantConfig(name, teacher.classes, teacher.image_size, model, train)
+
+
+def check_distill(raw: object, variants: dict) -> dict[str, DistillSpec]:
+    """`distill` of params.yaml: student name -> its settings; names clash with no variant."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"distill must map student names to their settings, not {raw!r}")
+    students = {}
+    for name, spec in raw.items():
+        if not NAME.match(str(name)):
+            raise ConfigError(f"distill.{name} must be a lower-case name")
+        if name in variants or name == "release":
+            raise ConfigError(
+                f"distill.{name} has the name of a variant (or of models/release); rename it"
+            )
+        if STUDENTS in variants:
+            raise ConfigError(f"variants.{STUDENTS} clashes with models/{STUDENTS}; rename it")
+        students[name] = build(DistillSpec, spec, f"distill.{name}")
+        if not students[name].teacher:
+            raise ConfigError(f"distill.{name}.teacher is empty; give a model.pt file")
+    return students
