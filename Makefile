@@ -11,7 +11,7 @@ FER2013 ?=
 # make test: processes that share out the test files (each file stays in one; 0 = serial)
 TEST_WORKERS ?= 2
 
-.PHONY: help repro test lint format bench compare fer2013-model clean-venv
+.PHONY: help repro test lint format bench check compare fer2013-model fer2013-fast clean-venv
 
 help:  ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -28,9 +28,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 repro: $(VENV)/.installed  ## build everything from params.yaml (default: the embedded synthetic data)
 	$(RUN) dvc repro
 	@echo
-	@awk '/^## Table 2/{p=1} /^## Validation/{p=0} p' metrics/report.md
-	@echo "All tables: metrics/report.md; headline metrics: metrics/test/<variant>.json"
-	@echo "(dvc metrics show); figures: plots/ (dvc plots show)"
+	@$(RUN) python -m expressions.analysis.summary
 
 test: $(VENV)/.installed lint  ## lint, then the whole test suite (unit + end-to-end dvc runs)
 	$(RUN) pytest -n $(TEST_WORKERS) --dist loadfile
@@ -43,6 +41,9 @@ format: $(VENV)/.installed  ## ruff: fix what it can and format
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+check: $(VENV)/.installed  ## check -S changes before dvc exp run: make check S="model.kernel=4"
+	@$(RUN) python -m expressions.config.check $(S)
+
 compare: $(VENV)/.installed  ## experiments side by side: changed params, test accuracy per variant
 	@$(RUN) python benchmarks/compare.py
 
@@ -53,9 +54,13 @@ bench: $(VENV)/.installed  ## speed of cleaning, training and predicting against
 	$(RUN) python benchmarks/pretrained_bench.py  # efficientnet_lite0 at 96 px: fp32 vs bf16
 	$(RUN) python benchmarks/serve_bench.py  # expressions serve: 500 requests from 16 clients
 
-fer2013-model: $(VENV)/.installed  ## retrain the shipped FER2013 model: make fer2013-model FER2013=path/to/fer2013.zip
+fer2013-model: $(VENV)/.installed  ## retrain the shipped ten-view FER2013 model: make fer2013-model FER2013=path/to/fer2013.zip
 	@test -n "$(FER2013)" || { echo "error: give FER2013=path/to/fer2013.zip (README: Real faces)"; exit 1; }
 	$(RUN) python benchmarks/fer2013_model.py "$(FER2013)"
+
+fer2013-fast: $(VENV)/.installed  ## distil the shipped fast model from the ten-view one: make fer2013-fast FER2013=path/to/fer2013.zip
+	@test -n "$(FER2013)" || { echo "error: give FER2013=path/to/fer2013.zip (README: Real faces)"; exit 1; }
+	$(RUN) python tools/fer2013_fast.py "$(FER2013)"
 
 clean-venv:  ## remove .venv
 	rm -rf $(VENV)

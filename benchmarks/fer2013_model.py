@@ -1,4 +1,5 @@
-"""The FER2013 model that ships with the package, rebuilt by the project's own pipeline.
+"""The accurate (ten-view) FER2013 model that ships with the package, rebuilt by the project's own
+pipeline; tools/fer2013_fast.py distils the fast default from it.
 
     python benchmarks/fer2013_model.py PATH [--recipe FILE] [--keep DIR] [--out DIR]
     make fer2013-model FER2013=PATH
@@ -9,7 +10,7 @@ Training, PublicTest and PrivateTest), a zip or a folder. In a scratch copy of t
 one variant, `fer2013` (the recipe in benchmarks/recipes/fer2013_model.yaml), up to `dvc repro
 release`: download, clean, merge (exact duplicates and near copies of training faces out of
 val and test), train, test, evaluate, release (temperature fitted on val, model card). The
-release goes to src/expressions/models/fer2013/ with its weights stored as float16 (half the
+release goes to src/expressions/models/fer2013-accurate/ with its weights stored as float16 (half the
 size: release/compact.py) and its card completed with the data's licence and how it was built.
 On a 2-core CPU the training takes hours; --keep DIR keeps the scratch project, and a second run
 with the same DIR picks up where the first stopped (DVC runs only what is missing).
@@ -39,7 +40,7 @@ from expressions.release.compact import compact_model_file, compact_onnx
 
 NAME = "fer2013"
 RECIPE = ROOT / "benchmarks" / "recipes" / "fer2013_model.yaml"
-OUT = ROOT / "src" / "expressions" / "models" / NAME
+OUT = ROOT / "src" / "expressions" / "models" / "fer2013-accurate"  # the ten-view model
 LICENCE = (
     'FER2013 (Goodfellow et al., ICML 2013 workshop "Challenges in Representation Learning", '
     'the Kaggle challenge "fer2013") is distributed for research use only. This model is derived '
@@ -68,7 +69,7 @@ def package(project: Path, out: Path, command: str, minutes: float) -> dict:
     """The scratch project's release as the package's model folder, compact, card completed."""
     release = project / paths.RELEASE
     facts = json.loads((release / FACTS).read_text())
-    facts["name"] = f"expressions-{NAME}"
+    facts["name"] = f"expressions-{out.name}"
     facts["data"]["description"] = description(facts)
     facts["licence"] = LICENCE
     facts["built"] = (

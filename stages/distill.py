@@ -29,9 +29,7 @@ from expressions.training.model_file import load_model, save_model
 
 
 def main(argv: list[str]) -> None:
-    made = cli.parser(__doc__)
-    made.add_argument("student", help="a student named in params.yaml distill")
-    name = made.parse_args(argv).student
+    name = cli.student_argument(__doc__, argv)
     params = load_params()
     spec = params.student(name)
     teacher = load_model(paths.user_path(spec.teacher))

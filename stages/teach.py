@@ -40,9 +40,7 @@ def labelled(teacher: OnnxClassifier, x: np.ndarray, what: str) -> np.ndarray:
 
 
 def main(argv: list[str]) -> None:
-    made = cli.parser(__doc__)
-    made.add_argument("student", help="a student named in params.yaml distill")
-    name = made.parse_args(argv).student
+    name = cli.student_argument(__doc__, argv)
     params = load_params()
     spec = params.student(name)
     make_deterministic()

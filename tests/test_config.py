@@ -3,6 +3,7 @@
 import copy
 import dataclasses
 import difflib
+import re
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,21 @@ def test_dvc_exp_run_s_changes_one_key_of_params_yaml_and_no_other_line(tmp_path
     key = override.split("=")[0].split(".")[-1]
     assert edits and all(key in e or e[1:].lstrip().startswith("- ") for e in edits), diff
     assert len([e for e in edits if e.startswith("-")]) <= 1, diff
+
+
+@pytest.mark.parametrize(
+    ("settings", "words"),
+    [
+        (["model.kernal=4"], "unknown key model.kernal in params.yaml (did you mean kernel?)"),
+        (["train.seeds=3"], "for 3 runs write -S 'train.seeds=[0,1,2]', not 3"),
+        (["model.depth=7"], "model.depth=7 pools a 48 px image down to nothing"),
+        (["model.kernel"], "'model.kernel' is not KEY=VALUE"),
+    ],
+)
+def test_make_check_names_what_is_wrong_with_a_change_before_dvc_does(settings, words):
+    from expressions.config.check import check
+
+    with pytest.raises(ConfigError, match=re.escape(words)):
+        check(settings, ROOT / "params.yaml")
+    ok = check(["model.kernel=4", "train.seeds=[0,1,2]", "+variants.x={}"], ROOT / "params.yaml")
+    assert ok.endswith(": valid")

@@ -382,3 +382,13 @@ def test_a_large_jpeg_is_decoded_reduced_and_its_boxes_are_in_the_files_pixels(t
     found = [(r.box.x, r.box.y, r.box.w, r.box.h) for r in rows]
     scaled = [(x * 8, y * 8, w * 8, h * 8) for x, y, w, h in truth]
     assert min(matched(found, scaled)) >= 0.5, (found, scaled)
+
+
+def test_faces_are_numbered_as_a_person_reads_them_rows_then_left_to_right():
+    from expressions.serving.detect import Box, reading_order
+
+    big_right = Box(400, 30, 120, 120, 0.99)  # the largest, top right: numbered 2nd, not 1st
+    top_left = Box(20, 60, 60, 60, 0.9)
+    below = Box(200, 300, 80, 80, 0.8)
+    order = reading_order([big_right, below, top_left])
+    assert order == [top_left, big_right, below]

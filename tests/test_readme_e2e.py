@@ -1,8 +1,8 @@
 """The README's command blocks marked `<!-- tested: NAME -->`, run as they are written, in a copy
 of the session's tiny pipeline (committed, as the README asks before the first experiment).
 
-Two placeholders are filled in: `<repo-url>` (a bare git repository standing for the user's
-server) and the photo `photo.jpg`. Everything else is the README's own text, so the README cannot
+Two placeholders are filled in: `<your-repo-url>` and `<repo-url>` (a bare git repository
+standing for the user's server), and the photo `photo.jpg`. Everything else is the README's own text, so the README cannot
 drift from what works.
 """
 
@@ -47,17 +47,21 @@ def project(baseline, tmp_path_factory):
 
 def test_every_tested_block_is_in_the_readme():
     assert set(BLOCKS) == {
-        "first-experiment", "one-variant", "compare", "way-back", "seeds", "registry", "fetch",
+        "check", "first-experiment", "one-variant", "compare", "way-back", "seeds", "registry",
+        "fetch",
     }  # fmt: skip
 
 
 def test_an_experiment_the_comparison_and_the_way_back(project):
+    assert run_block(project, "check").stdout.strip().endswith("model.kernel=4: valid")
     done = run_block(project, "first-experiment")
     assert {"train@main-0", "train@variant2-0", "train@tuned-0"} <= ran(done)
     assert "train@variant1-0" not in ran(done)
     assert "Stage 'train@variant1-0' didn't change, skipping" in done.stdout
     diff = json.loads(project.dvc("metrics", "diff", "HEAD", "kernel4", "--json").stdout)
     assert "metrics/test/main.json" in diff
+    run_block(project, "way-back")  # each experiment from the committed params, as the README says
+    assert project.run("git", "status", "--porcelain").stdout.strip() == ""
     done = run_block(project, "one-variant")
     assert "train@variant2-0" in ran(done) and not {"train@main-0", "train@tuned-0"} & ran(done)
     table = run_block(project, "compare").stdout
@@ -67,7 +71,7 @@ def test_an_experiment_the_comparison_and_the_way_back(project):
     kernel4 = next(line for line in lines if line.startswith("kernel4"))
     assert "model.kernel=4" in kernel4 and len(re.findall(r"\d\.\d{3}", kernel4)) == len(VARIANTS)
     depth3 = next(row for row in lines if row.startswith("v2-depth3"))
-    assert "variants.variant2.model.depth=3" in depth3
+    assert "variants.variant2.model.depth=3" in depth3 and "model.kernel=4" not in depth3
     run_block(project, "way-back")
     assert project.run("git", "status", "--porcelain").stdout.strip() == ""
     status = project.dvc("status").stdout
@@ -103,8 +107,7 @@ def test_three_seeds_give_mean_and_sd_and_the_differences_in_words(project):
 def test_release_tag_push_then_fetch_and_predict_elsewhere(project, tmp_path):
     origin = tmp_path / "origin.git"
     project.run("git", "init", "-q", "--bare", "-b", "main", str(origin))
-    project.run("git", "remote", "add", "origin", str(origin))
-    run_block(project, "registry")
+    run_block(project, "registry", **{"<your-repo-url>": str(origin)})
     assert project.run("git", "status", "--porcelain").stdout.strip() == ""
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

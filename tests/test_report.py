@@ -199,6 +199,7 @@ def test_table2_by_source_and_where_each_class_comes_from(tmp_path):
         for d in ("fed2023", "rafdb")
         for k in ("accuracy", "macro_f1")
     }
+    mean["fed2023", "macro_f1"] = "one class"  # Engaged alone: its macro F1 compares nothing
     assert table_row(md, "variant1", after) == [
         mean[d, k] for d in ("fed2023", "rafdb") for k in ("accuracy", "macro_f1")
     ]
@@ -230,3 +231,20 @@ def test_differences_against_main_are_said_in_words(tmp_path):
         assert c["accuracy"]["sentence"] in text and c["macro_f1"]["sentence"] in text
         assert c["accuracy"]["low"] <= c["accuracy"]["difference"] <= c["accuracy"]["high"]
     assert "## Differences against main (test set)" in text
+
+
+def test_make_repros_summary_fits_a_terminal_and_names_a_one_class_source(tmp_path):
+    from expressions.analysis.summary import summary
+
+    root = make_root(tmp_path)
+    md, js = tmp_path / "metrics" / "report.md", tmp_path / "metrics" / "report.json"
+    report.write_report(root, VARIANTS, md, js, SEEDS)
+    written = json.loads(js.read_text())
+    text = summary(written)
+    assert max(map(len, text.splitlines())) <= 80, text
+    for v in VARIANTS:
+        t2 = written["table2"][v]
+        row = next(line for line in text.splitlines() if line.startswith(f"{v} "))
+        assert f"{t2['accuracy']:.3f} ± {t2['accuracy_sd']:.3f}" in row
+    assert "fed2023" in text and "(one class: accuracy is its" in text  # Engaged alone
+    assert "one class" in md.read_text().split("## Table 2 by source dataset")[1]

@@ -54,6 +54,14 @@ const open = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
 const [width, height] = arguments;
 navigator.mediaDevices.getUserMedia = () => open({ video: { width, height } });
 """
+# How far each face's label reaches past the picture's left and right edges, in screen pixels.
+TAGS_OUTSIDE = """
+const frame = document.querySelector('#stage img:not([hidden])').getBoundingClientRect();
+return Array.from(document.querySelectorAll('.face-tag')).map(tag => {
+  const r = tag.getBoundingClientRect();
+  return Math.max(frame.left - r.left, r.right - frame.right, 0);
+});
+"""
 WIDE, NARROW = (1400, 1000), (400, 900)  # window sizes: the picture beside its cards, or alone
 
 
@@ -182,6 +190,8 @@ def test_boxes_stay_on_the_faces_at_any_photo_size_and_window_width(url, browser
         assert (shown == min(size[0], 800)) if window == WIDE else (shown < NARROW[0]), shown
         assert_boxes_on_the_faces(found, truth, classes)
         assert_boxes_on_the_rows(found, answer["rows"])
+        outside = browser.execute_script(TAGS_OUTSIDE)  # labels stay on the photo
+        assert all(px <= 4 for px in outside), (window, outside)
     assert console_errors(browser) == []
 
 

@@ -173,6 +173,9 @@ def _differences(report: dict[str, Any]) -> list[str]:
     ]
 
 
+ONE_CLASS = "one class"
+
+
 def _by_source(report: dict[str, Any]) -> list[str]:
     """Table 2 per source dataset: a merged score can hide a dataset the model fails on."""
     scores = report.get("by_source", {})
@@ -180,8 +183,15 @@ def _by_source(report: dict[str, Any]) -> list[str]:
     if not datasets:
         return []
     header = ["Variant"] + [f"{d} {k}" for d in datasets for k in ("Accuracy", "Macro F1³")]
+
+    def cell(variant: str, dataset: str, key: str) -> Any:
+        score = scores[variant].get(dataset, {})
+        if key == "macro_f1" and score.get("classes") == 1:
+            return ONE_CLASS  # the macro F1 of one class is no comparison: accuracy is its recall
+        return score.get(key)
+
     rows = [
-        [v] + [scores[v].get(d, {}).get(k) for d in datasets for k in ("accuracy", "macro_f1")]
+        [v] + [cell(v, d, k) for d in datasets for k in ("accuracy", "macro_f1")]
         for v in report["variants"]
     ]
     first = scores[report["variants"][0]]
@@ -197,7 +207,8 @@ def _by_source(report: dict[str, Any]) -> list[str]:
         *md_table(header, rows),
         "",
         f"Test split: {share}.  ",
-        "³ macro F1 over the classes that dataset has (scikit-learn's definition).",
+        "³ macro F1 over the classes that dataset has (scikit-learn's definition); "
+        f"{ONE_CLASS}: the dataset's test split has one class, whose recall is its accuracy.",
     ]
 
 

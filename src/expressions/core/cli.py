@@ -49,6 +49,13 @@ def run_arguments(doc: str | None, argv: list[str]) -> tuple[str, int]:
     return args.variant, args.seed
 
 
+def student_argument(doc: str | None, argv: list[str]) -> str:
+    """The student of a distillation stage: `<student>`, a name under params.yaml distill."""
+    made = parser(doc)
+    made.add_argument("student", help="a student named in params.yaml distill")
+    return made.parse_args(argv).student
+
+
 def run(main: Callable[[list[str]], None]) -> None:
     """Call `main(argv)`; a UserError becomes `error: <sentence>` on stderr and exit 1."""
     try:

@@ -90,6 +90,41 @@ def _headline(facts: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _speed_lines(facts: dict[str, Any]) -> list[str]:
+    """How fast it classifies, as measured where it was built (facts["speed"], if any)."""
+    speed = facts.get("speed")
+    if not speed:
+        return []
+    return [
+        "## Speed",
+        "",
+        f"{speed['faces_per_s']:,} faces/s through `{speed['command']}` ({speed['faces']:,} "
+        f"faces, decoding included, after the model is loaded) on a {speed['machine']}, load "
+        f"average {speed['load_average'][0]:.2f}, {speed['measured']}.",
+        "",
+    ]
+
+
+def _distilled_lines(facts: dict[str, Any]) -> list[str]:
+    """A student's teacher, and what one view and int8 cost against it (facts["distilled"])."""
+    d = facts.get("distilled")
+    if not d:
+        return []
+    int8 = d["int8"]
+    return [
+        "## Distilled",
+        "",
+        f"A one-view student of `{d['teacher']}` (its test accuracy over its views: "
+        f"{d['teacher_test_accuracy']:.3f}), trained on the teacher's probabilities for "
+        f"{d['copies']} labelled cop{'y' if d['copies'] == 1 else 'ies'} of each training face "
+        f"(temperature {d['temperature']}), starting from its weights; float32 test accuracy "
+        f"{d['student_float32_test_accuracy']:.3f}. Runs as {d['runtime']}: int8 and float32 "
+        f"agree on {int8['agreement']:.1%} of the {int8['faces']:,} test faces "
+        f"(accuracy {int8['int8_accuracy']:.3f} against {int8['float32_accuracy']:.3f}).",
+        "",
+    ]
+
+
 def render(facts: dict[str, Any]) -> str:
     """MODEL_CARD.md from the facts: data, recipe, Table 2, per-class recall, calibration,
     limits, intended and forbidden uses, and how it was built."""
@@ -107,6 +142,11 @@ def render(facts: dict[str, Any]) -> str:
         "`torch.load(..., weights_only=True)`; `expressions predict --model <this folder>`).",
         "- `model.onnx`: the same network for onnxruntime, dynamic batch axis; metadata holds "
         "`classes`, `image_size`, `input_scaling`, `temperature`, `tta_flip`, `tta_crops`, `crop`.",
+        *(
+            ["- `model.int8.onnx`: the same in int8 (what `expressions predict` runs by default)."]
+            if facts.get("distilled")
+            else []
+        ),
         f"- `{FACTS}`: every fact of this card, as JSON.",
         f"- Input: {facts['input']}. Output: logits; probabilities = softmax(logits / temperature)"
         + _averaged(facts),
@@ -176,6 +216,7 @@ def render(facts: dict[str, Any]) -> str:
         f"- {len(classes)} classes: any other expression is forced into one of them.",
         "",
     ]
+    lines += _speed_lines(facts) + _distilled_lines(facts)
     if facts.get("licence"):
         lines += ["## Licence", "", facts["licence"], ""]
     lines += [

@@ -51,14 +51,15 @@ def _release_is_real() -> bool:
 
 
 def default_model() -> tuple[Path, str]:
-    """models/release when it was trained on real faces; else the shipped FER2013 model."""
+    """models/release when it was trained on real faces; else the shipped FER2013 model. The
+    reason is said in words (the page's header shows it too), naming the folder looked in."""
     if RELEASE.is_dir() and _release_is_real():
-        return RELEASE, "models/release, this project's release, trained on real faces"
+        return RELEASE, "this project's release (models/release), trained on real faces"
     if RELEASE.is_dir():
-        why = "models/release was trained on drawn faces; --model release to use it anyway"
+        why = "this project's release (models/release) learnt from drawn faces only"
     else:
-        why = f"there is no models/release in {Path.cwd()} (`dvc repro release` builds one there)"
-    return shipped_model(), f"the FER2013 model shipped with the package: {why}"
+        why = f"there is no release of a project in {Path.cwd()} (no models/release)"
+    return shipped_model(), f"the FER2013 model shipped with the package, since {why}"
 
 
 def variants_built() -> list[str]:
@@ -104,11 +105,11 @@ def choose_model(model: str | Path | None, runtime: str = "auto") -> Chosen:
         path, why = default_model()
     elif str(model) in shipped_names() and not Path(str(model)).exists():
         path = shipped_model(str(model))
-        why = f"--model {model}: a FER2013 model shipped with the package"
+        why = f"asked for by name: {model}, a FER2013 model shipped with the package"
     elif str(model) == "release" and not Path("release").exists():
-        path, why = RELEASE, "--model release: this project's release (`dvc repro release`)"
+        path, why = RELEASE, "asked for by name: this project's release (models/release)"
     else:
-        path, why = Path(model), f"--model {model}"
+        path, why = Path(model), f"asked for by name: {model}"
         if not path.exists() and _VARIANT.match(str(model)):
             path = paths.MODELS / str(model)
             if not path.exists():

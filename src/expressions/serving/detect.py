@@ -46,6 +46,19 @@ class Box:
 Detector = Callable[[Sequence[np.ndarray]], list[list[Box]]]
 
 
+def reading_order(boxes: Sequence[Box]) -> list[Box]:
+    """Faces numbered as a person reads them: by rows (a face whose centre is within half a
+    face's height of a row's first face joins that row), then left to right."""
+    rows: list[list[Box]] = []
+    for box in sorted(boxes, key=lambda b: b.y + b.h / 2):
+        centre = box.y + box.h / 2
+        if rows and abs(centre - (rows[-1][0].y + rows[-1][0].h / 2)) <= rows[-1][0].h / 2:
+            rows[-1].append(box)
+        else:
+            rows.append([box])
+    return [b for row in rows for b in sorted(row, key=lambda b: b.x)]
+
+
 def whole_image(images: Sequence[np.ndarray]) -> list[list[Box]]:
     return [[Box(0, 0, im.shape[1], im.shape[0], 1.0)] for im in images]
 

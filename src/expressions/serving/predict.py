@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from expressions.data.images import to_model_input
 from expressions.serving.classifier import Classifier
-from expressions.serving.detect import MARGIN, Box, Detector, crop, whole_image
+from expressions.serving.detect import MARGIN, Box, Detector, crop, reading_order, whole_image
 from expressions.serving.inputs import MAX_PIXELS, Frame, frames, read_image, read_whole
 
 NO_FACE = "no face"
@@ -106,7 +106,8 @@ def predict(
 
         for group in _chunks(frames(files, every, readers, read, 2 * chunk, batch), chunk):
             readable = [f for f in group if f.image is not None]
-            boxes = dict(zip(map(id, readable), detector([f.image for f in readable]), strict=True))
+            found = detector([f.image for f in readable])
+            boxes = {id(f): reading_order(b) for f, b in zip(readable, found, strict=True)}
             jobs = [(f, b) for f in readable for b in boxes[id(f)]]
             faces = face_inputs(jobs)
             stacked = np.stack(faces) if faces else np.zeros((0, size, size), np.uint8)

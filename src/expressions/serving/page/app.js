@@ -97,6 +97,8 @@ function show(result, width, height, live) {
     });
     box.style.setProperty("--colour", colour(row.predicted));
     box.dataset.class = row.predicted;
+    // a box in the right half carries its label from its right edge, so it stays on the photo
+    if (row.x + row.w / 2 > width / 2) box.classList.add("tag-right");
     const p = row[`p_${row.predicted}`];
     box.append(element("span", "face-tag", `${row.face + 1} ${row.predicted} ${percent(p)}`));
     boxes.append(box);

@@ -1,0 +1,206 @@
+"""The package's fast FER2013 model: a one-view student of the ten-view model, distilled by the
+project's own pipeline, calibrated, stored as int8 ONNX, with its card.
+
+    python tools/fer2013_fast.py PATH [--teacher FILE] [--copies N] [--epochs N]
+                                      [--input-size PX] [--keep DIR] [--out DIR]
+
+PATH is FER2013 in the folder layout (a zip or a folder, as for benchmarks/fer2013_model.py). In
+a scratch copy of the repository the pipeline runs FER2013's seven classes up to `dvc repro
+distill@fast` (params.yaml `distill.fast`: the teacher's labels for the training faces, then the
+student: README, Distillation). The student is then calibrated on val (a temperature, as the
+release stage fits one), exported, quantized to int8 (static, calibrated on val faces) and
+scored on the test split as `expressions predict` runs it: through the int8 file. --keep DIR
+keeps the scratch project; a second run with the same arguments resumes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import asdict, replace
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import numpy as np  # noqa: E402
+from fer2013_model import LICENCE, description, machine  # noqa: E402
+from PIL import Image  # noqa: E402
+from real import CLASSES, kept_project, real_params, run  # noqa: E402
+
+from expressions.analysis.metrics import classification_metrics  # noqa: E402
+from expressions.config import read_yaml  # noqa: E402
+from expressions.core import paths  # noqa: E402
+from expressions.core.atomic import atomic_path  # noqa: E402
+from expressions.data.dataset import load_merged  # noqa: E402
+from expressions.release.bundle import calibrate  # noqa: E402
+from expressions.release.card import FACTS, card_facts, read_facts  # noqa: E402
+from expressions.release.card_markdown import write_card  # noqa: E402
+from expressions.release.compact import compact_model_file, compact_onnx  # noqa: E402
+from expressions.release.export import INPUT_SCALING, export_onnx  # noqa: E402
+from expressions.release.onnx_model import OnnxClassifier  # noqa: E402
+from expressions.release.quantize import compare, quantize_int8  # noqa: E402
+from expressions.release.reliability import reliability_diagram  # noqa: E402
+from expressions.serving.classifier import load_file  # noqa: E402
+from expressions.serving.detect import whole_image  # noqa: E402
+from expressions.serving.predict import predict  # noqa: E402
+from expressions.training.model_file import load_model, save_model  # noqa: E402
+
+STUDENT = "fast"
+MODELS = ROOT / "src" / "expressions" / "models"
+TEACHER = "src/expressions/models/fer2013-accurate/model.pt"
+SLOW_FACES = 400  # a ten-view model's rate is measured on this many faces
+
+
+def student_params(data: Path, teacher: str, copies: int, epochs: int, size: int) -> dict:
+    params = real_params(data, CLASSES[7], ["main"], None, None, {"train.threads": 1})
+    params["distill"] = {
+        STUDENT: {
+            "teacher": teacher,
+            "copies": copies,
+            "seed": 0,
+            "epochs": epochs,
+            "input_size": size,
+        }
+    }
+    return params
+
+
+def faces_per_s(model: Path, faces: np.ndarray, folder: Path) -> dict:
+    """How fast `expressions predict FOLDER --detector none` runs `model` on these faces written
+    as PNG files (decoding included), after the model is loaded, as its summary line says."""
+    folder.mkdir(exist_ok=True)
+    files = []
+    for i, face in enumerate(faces):
+        files.append(folder / f"{i:05d}.png")
+        Image.fromarray(face).save(files[-1])
+    classifier = load_file(model)
+    start = time.perf_counter()
+    rows = sum(len(r) for _, r in predict(files, classifier, whole_image, progress=False))
+    seconds = time.perf_counter() - start
+    return {
+        "faces_per_s": round(rows / seconds),
+        "faces": rows,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "machine": machine(),
+        "command": "expressions predict <a folder of the test faces as PNG> --detector none",
+        "measured": date.today().isoformat(),
+    }
+
+
+def record_speed(folder: Path, speed: dict) -> None:
+    """A shipped model's card with its measured speed added (facts and Markdown together)."""
+    facts = read_facts(folder)
+    facts["speed"] = speed
+    write_card(folder, facts)
+
+
+def package(project: Path, out: Path, teacher_facts: dict, command: str, minutes: float) -> dict:
+    """models/students/fast of the scratch project as the package's model folder."""
+    folder = project / paths.student(STUDENT)
+    loaded = load_model(folder / "model.pt")
+    merged = load_merged(project / paths.DATASET)
+    x_val, y_val = merged.part("val")
+    x_test, y_test = merged.part("test")
+    calib, before, after = calibrate(loaded.model, loaded.variant, x_val, y_val, 15)
+    distilled = json.loads((project / paths.student_metrics(STUDENT)).read_text())
+    spec = read_yaml(project / "params.yaml")["distill"][STUDENT]
+    with tempfile.TemporaryDirectory() as scratch, atomic_path(out) as tmp:
+        built = Path(scratch) / "built"
+        built.mkdir()
+        calibrated = replace(loaded, temperature=calib.temperature)
+        save_model(
+            built / "model.pt", loaded.model, loaded.variant, calib.temperature, loaded.origins
+        )
+        export_onnx(calibrated, built / "model.onnx")
+        quantize_int8(built / "model.onnx", built / "model.int8.onnx", x_val)
+        int8 = OnnxClassifier.load(built / "model.int8.onnx")
+        metrics = classification_metrics(
+            y_test, int8.proba(x_test).argmax(1), loaded.variant.classes
+        )
+        check = compare(built / "model.onnx", built / "model.int8.onnx", x_test, y_test)
+        speed = faces_per_s(built / "model.int8.onnx", x_test, Path(scratch) / "faces")
+        facts = card_facts(
+            loaded.variant,
+            metrics,
+            asdict(calib),
+            loaded.origins or {},
+            teacher_facts["data"]["label_map"],
+            teacher_facts["data"]["totals"],
+            INPUT_SCALING,
+        )
+        facts["name"] = "expressions-fer2013"
+        facts["data"]["description"] = description(facts)
+        facts["licence"] = LICENCE
+        facts["distilled"] = {
+            "teacher": teacher_facts["name"],
+            "teacher_test_accuracy": distilled["teacher"]["accuracy"],
+            "copies": spec["copies"],
+            "temperature": spec.get("temperature", 2.0),
+            "student_float32_test_accuracy": distilled["student"]["accuracy"],
+            "int8": check.as_dict(),
+            "runtime": "model.int8.onnx (onnxruntime; static int8, calibrated on val faces)",
+        }
+        facts["speed"] = speed
+        facts["built"] = (
+            f"`{command}` (tools/fer2013_fast.py): the project's own pipeline (teach@fast, "
+            f"distill@fast), {minutes:.0f} minutes on a {machine()}, {date.today().isoformat()}."
+        )
+        tmp.mkdir(parents=True)
+        compact_model_file(built / "model.pt", tmp / "model.pt")
+        compact_onnx(built / "model.onnx", tmp / "model.onnx")  # float32 maths: --runtime onnx
+        shutil.copy2(built / "model.int8.onnx", tmp / "model.int8.onnx")
+        reliability_diagram(before, after, y_val, calib.temperature, tmp / "reliability.png")
+        write_card(tmp, facts)
+    return facts
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("path", type=Path, help="FER2013 as a zip or folder (fer2013/<split>/...)")
+    parser.add_argument("--teacher", default=TEACHER, help=f"its model.pt (default {TEACHER})")
+    parser.add_argument("--copies", type=int, default=1, help="labelled copies of each face")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--input-size", type=int, default=80, help="the student's input side")
+    parser.add_argument("--keep", type=Path, help="the scratch project's folder (resumable)")
+    parser.add_argument("--out", type=Path, default=MODELS / "fer2013")
+    parser.add_argument(
+        "--accurate",
+        type=Path,
+        help="the ten-view model folder whose speed its card gives (default: the teacher's)",
+    )
+    args = parser.parse_args(argv)
+    if not args.path.exists():
+        raise SystemExit(f"error: {args.path} not found (FER2013 as a zip or a folder)")
+    params = student_params(
+        args.path.resolve(), args.teacher, args.copies, args.epochs, args.input_size
+    )
+    scratch = args.keep or ROOT / "bench-results" / "fer2013-fast"
+    kept_project(scratch, params)
+    start = time.perf_counter()
+    run(scratch, ["dvc", "repro", f"distill@{STUDENT}"])
+    minutes = (time.perf_counter() - start) / 60
+    teacher_facts = read_facts((scratch / args.teacher).parent)
+    if teacher_facts is None:
+        raise SystemExit(f"error: {args.teacher} has no {FACTS} beside it (a shipped model has)")
+    command = f"python tools/fer2013_fast.py {args.path}"
+    facts = package(scratch, args.out, teacher_facts, command, minutes)
+    print(f"{args.out}: test accuracy {facts['test']['accuracy']:.4f} (int8, one view)")
+    accurate = (scratch / args.teacher).parent if args.accurate is None else args.accurate
+    if (accurate / FACTS).exists():  # the ten-view model's speed, measured in the same run
+        x_test = load_merged(scratch / paths.DATASET).part("test")[0][:SLOW_FACES]
+        with tempfile.TemporaryDirectory() as folder:
+            speed = faces_per_s(accurate / "model.onnx", x_test, Path(folder))
+        record_speed(accurate, speed)
+        ratio = facts["speed"]["faces_per_s"] / speed["faces_per_s"]
+        print(f"{accurate}: {speed['faces_per_s']} faces/s; the fast model runs {ratio:.1f}x that")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
