@@ -110,7 +110,8 @@ def _distilled_lines(facts: dict[str, Any]) -> list[str]:
     d = facts.get("distilled")
     if not d:
         return []
-    int8 = d["int8"]
+    int8, val = d["int8"], d["int8"]["val"]
+    kept = "kept" if int8["kept"] else "not kept"
     return [
         "## Distilled",
         "",
@@ -118,9 +119,10 @@ def _distilled_lines(facts: dict[str, Any]) -> list[str]:
         f"{d['teacher_test_accuracy']:.3f}), trained on the teacher's probabilities for "
         f"{d['copies']} labelled cop{'y' if d['copies'] == 1 else 'ies'} of each training face "
         f"(temperature {d['temperature']}), starting from its weights; float32 test accuracy "
-        f"{d['student_float32_test_accuracy']:.3f}. Runs as {d['runtime']}: int8 and float32 "
-        f"agree on {int8['agreement']:.1%} of the {int8['faces']:,} test faces "
-        f"(accuracy {int8['int8_accuracy']:.3f} against {int8['float32_accuracy']:.3f}).",
+        f"{d['student_float32_test_accuracy']:.3f}. Runs as {d['runtime']}. int8 (static, "
+        f"calibrated on validation faces) scored {val['int8_accuracy']:.3f} on validation "
+        f"against float32's {val['float32_accuracy']:.3f} (agreement {val['agreement']:.1%}): "
+        f"{kept}, the tolerance being {100 * int8['tolerance']:.1f} points.",
         "",
     ]
 
@@ -144,7 +146,7 @@ def render(facts: dict[str, Any]) -> str:
         "`classes`, `image_size`, `input_scaling`, `temperature`, `tta_flip`, `tta_crops`, `crop`.",
         *(
             ["- `model.int8.onnx`: the same in int8 (what `expressions predict` runs by default)."]
-            if facts.get("distilled")
+            if facts.get("distilled", {}).get("int8", {}).get("kept")
             else []
         ),
         f"- `{FACTS}`: every fact of this card, as JSON.",

@@ -38,6 +38,7 @@ async function loadModel() {
       ? "not known (no model card beside the model)"
       : `${info.accuracy.toFixed(3)} on the test split` +
         (info.test_images ? ` (${info.test_images} images, Table 2 of the model card)` : "");
+    $("model-speed").textContent = info.speed || "not measured (no speed in the model card)";
     $("model-why").textContent = info.why || "";
     $("model-warning").textContent = info.warning || "";
     $("model-warning").hidden = !info.warning;
