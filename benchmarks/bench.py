@@ -282,8 +282,9 @@ def bench_step(
     n = len(x) - len(x) % batch
     x_train, y_train = torch.from_numpy(x[:n]), torch.from_numpy(y[:n].astype(np.int64))
     device.make_deterministic()
-    device.set_threads(variant.train.threads)
-    s = training.build_setup(variant, x[:n], y[:n], Runtime(torch.device("cpu")), None)
+    runtime = Runtime(torch.device("cpu"))
+    device.set_threads(runtime.threads)
+    s = training.build_setup(variant, x[:n], y[:n], runtime, None)
     steps = n // batch
     with quiet():
         training.train_epoch(s, x_train, y_train, 0)  # warm-up: oneDNN builds its kernels

@@ -36,9 +36,10 @@ def rows(shown: list[dict]) -> list[tuple[str, dict, dict]]:
             data = rev.get("data") or {}
             params = flat((data.get("params") or {}).get("params.yaml", {}).get("data", {}))
             metrics = {
-                path.removeprefix(HEADLINE).removesuffix(".json"): m.get("data", {})
+                variant: numbers
                 for path, m in (data.get("metrics") or {}).items()
                 if path.startswith(HEADLINE)
+                for variant, numbers in (m.get("data") or {}).items()
             }
             rev_id = rev.get("rev", "")
             name = "workspace" if rev_id == "workspace" else rev.get("name") or rev_id[:7]
@@ -47,10 +48,10 @@ def rows(shown: list[dict]) -> list[tuple[str, dict, dict]]:
 
 
 def cell(metrics: dict) -> str:
-    if "accuracy" not in metrics:
+    if "acc" not in metrics:
         return "-"
-    sd, seeds = metrics.get("accuracy_sd", 0.0), metrics.get("seeds", 1)
-    return f"{metrics['accuracy']:.3f}" + (f"±{sd:.3f}" if seeds > 1 else "")
+    sd, seeds = metrics.get("acc_sd", 0.0), metrics.get("seeds", 1)
+    return f"{metrics['acc']:.3f}" + (f"±{sd:.3f}" if seeds > 1 else "")
 
 
 def table(shown: list[dict], width: int) -> str:

@@ -1,6 +1,6 @@
 """Training images/s with 1 and 2 processes, side by side, through the stage's own launcher.
 
-Each run is `python stages/train.py bench` with train.processes set to N, so the timed code path
+Each run is `python stages/train.py bench` with runtime.processes set to N, so the timed code path
 is the one `dvc repro` takes (torch.distributed's elastic launcher, Gloo on CPU, NCCL on GPUs).
 The data is random 48 px images in memory; the model is `main` from params.yaml. On a 2-core CPU
 two processes cannot beat one (they split the same cores); the number that matters there is how
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from expressions.config import load_params
+from expressions.config import load_params, read_yaml, set_dotted, write_yaml
 from expressions.core.atomic import write_json
 from expressions.data.dataset import Merged, save_merged
 
@@ -54,7 +54,7 @@ def write_inputs(work: Path, images: int, epochs: int, counts: list[int]) -> Non
     split = np.repeat(np.array([0, 1, 2], np.uint8), [images, n // 10, n - images - n // 10])
     save_merged(work / "data" / "merged" / "dataset.npz", Merged(x, y, split, variant.classes))
     for processes in counts:
-        spec = dataclasses.replace(variant.train, epochs=epochs, processes=processes)
+        spec = dataclasses.replace(variant.train, epochs=epochs)
         bench = dataclasses.replace(variant, name=f"p{processes}", train=spec)
         (work / "configs").mkdir(exist_ok=True)
         (work / "configs" / f"p{processes}.json").write_text(bench.to_json())
@@ -62,6 +62,9 @@ def write_inputs(work: Path, images: int, epochs: int, counts: list[int]) -> Non
 
 def run(work: Path, processes: int) -> float:
     """One training run with `processes` workers; its images/s as rank 0 reports it."""
+    params = read_yaml(ROOT / "params.yaml")
+    set_dotted(params, "runtime.processes", processes)  # the train stage reads it from here
+    write_yaml(work / "params.yaml", params)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     script = ROOT / "stages" / "train.py"
     done = subprocess.run(

@@ -19,7 +19,6 @@ with the same DIR picks up where the first stopped (DVC runs only what is missin
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -34,7 +33,7 @@ from scratch import ROOT  # benchmarks/scratch.py
 from expressions.config import read_yaml
 from expressions.core import paths
 from expressions.core.atomic import atomic_path
-from expressions.release.card import FACTS
+from expressions.release.card import FACTS, ModelCard, with_build_facts
 from expressions.release.card_markdown import write_card
 from expressions.release.compact import compact_model_file, compact_onnx
 
@@ -49,8 +48,8 @@ LICENCE = (
 )
 
 
-def description(facts: dict) -> str:
-    totals = (facts["data"].get("totals") or {}).get("total", {})
+def description(card: ModelCard) -> str:
+    totals = (card.data.totals or {}).get("total", {})
     kept = f" ({totals['kept']:,} faces kept)" if "kept" in totals else ""
     return (
         "FER2013: 35,887 grayscale 48x48 faces, the challenge's own splits (train = Training, "
@@ -65,24 +64,25 @@ def machine() -> str:
     return f"{platform.machine()} CPU, {os.cpu_count()} cores, no GPU ({platform.system()})"
 
 
-def package(project: Path, out: Path, command: str, minutes: float) -> dict:
+def package(project: Path, out: Path, command: str, minutes: float) -> ModelCard:
     """The scratch project's release as the package's model folder, compact, card completed."""
     release = project / paths.RELEASE
-    facts = json.loads((release / FACTS).read_text())
-    facts["name"] = f"expressions-{out.name}"
-    facts["data"]["description"] = description(facts)
-    facts["licence"] = LICENCE
-    facts["built"] = (
-        f"`{command}` (benchmarks/fer2013_model.py): the project's own pipeline, {minutes:.0f} "
-        f"minutes on a {machine()}, {date.today().isoformat()}."
+    card = ModelCard.from_json((release / FACTS).read_text())
+    card = with_build_facts(
+        card,
+        name=f"expressions-{out.name}",
+        description=description(card),
+        licence=LICENCE,
+        built=f"`{command}` (benchmarks/fer2013_model.py): the project's own pipeline, "
+        f"{minutes:.0f} minutes on a {machine()}, {date.today().isoformat()}.",
     )
     with atomic_path(out) as tmp:
         tmp.mkdir(parents=True)
         compact_model_file(release / "model.pt", tmp / "model.pt")
         compact_onnx(release / "model.onnx", tmp / "model.onnx")
         shutil.copy2(release / "reliability.png", tmp / "reliability.png")
-        write_card(tmp, facts)
-    return facts
+        write_card(tmp, card)
+    return card
 
 
 def main(argv: list[str]) -> None:
@@ -102,8 +102,8 @@ def main(argv: list[str]) -> None:
     run(scratch, ["dvc", "repro", "release"])
     minutes = (time.perf_counter() - start) / 60
     command = f"make fer2013-model FER2013={args.path}"
-    facts = package(scratch, args.out, command, minutes)
-    test = facts["test"]
+    card = package(scratch, args.out, command, minutes)
+    test = card.test
     print(
         f"{args.out}: test accuracy {test['accuracy']:.4f} on {test['images']} PrivateTest faces; "
         f"card: {args.out / 'MODEL_CARD.md'}"

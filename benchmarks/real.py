@@ -37,6 +37,7 @@ from pathlib import Path
 from scratch import environment, scratch_project  # benchmarks/scratch.py, beside this script
 
 from expressions.analysis.report import comparisons
+from expressions.analysis.seeds import read_headline
 from expressions.config import load_params, read_yaml, set_dotted, yaml_value
 from expressions.core import paths
 from expressions.core.errors import ConfigError
@@ -104,18 +105,18 @@ def variant_result(project: Path, variant: str, seconds: float, seed: int) -> di
     def read(path: Path) -> dict:
         return json.loads((project / path).read_text())
 
-    test = read(paths.test_metrics(variant))
+    test = read_headline(project / paths.test_metrics(variant), variant)
     tables = read(paths.tables(variant))
     training = read(paths.training_log(variant, seed))
     timing = project / paths.timing("train", variant, seed)
     speed = json.loads(timing.read_text()) if timing.exists() else {}
     live = read(paths.live(variant, seed) / "metrics.json")  # the kept epoch's validation
     return {
-        "test_accuracy": test["accuracy"],
-        "test_accuracy_sd": test["accuracy_sd"],
-        "macro_f1_sklearn": test["macro"]["f1"],
-        "macro_f1_sd": test["macro_f1_sd"],
-        "macro_f1_study": test["macro"]["f1_study"],
+        "test_accuracy": test["acc"],
+        "test_accuracy_sd": test["acc_sd"],
+        "macro_f1_sklearn": test["f1"],
+        "macro_f1_sd": test["f1_sd"],
+        "macro_f1_study": tables["macro"]["f1_study"],
         "seeds": test["seeds"],
         "intervals": tables["intervals"],
         "runs": tables["runs"],

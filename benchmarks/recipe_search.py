@@ -13,7 +13,7 @@ DIR/data/merged/dataset.npz), the search on FER2013 that chose `tuned` and `pret
 
 Selection uses the validation split alone; the test split is left for the pipeline's evaluate
 stage, so the gains the README states are not fitted to the test set. --processes N trains N
-recipes at once, each on its share of the CPU cores (or all on one GPU: train.device auto).
+recipes at once, each on its share of the CPU cores (or all on one GPU: runtime.device auto).
 Results are written after each recipe, so a long search keeps what it measured.
 """
 
@@ -31,6 +31,7 @@ from expressions.config import Params, load_params, read_yaml
 from expressions.core.atomic import write_json
 from expressions.data.dataset import load_merged
 from expressions.training.device import pick_device, usable_cpus
+from expressions.training.distributed import Runtime
 from expressions.training.loop import train
 
 SAMPLER = {"balance": "sampler", "augment": True, "schedule": "cosine", "warmup_epochs": 1}
@@ -67,13 +68,12 @@ def score(name: str, overrides: dict, params_file: Path, data: Path, threads: in
     train_overrides = {**overrides.get("train", {})}
     seed = train_overrides.pop("seed", params.train.seeds[0])  # a recipe is one run: its seed
     params.variants[name] = {**overrides, "train": train_overrides}
-    if threads:
-        params.variants[name]["train"].setdefault("threads", threads)
     variant = params.variant(name).with_seed(seed)  # validated as a variant in params.yaml
     merged = load_merged(data)
     start = time.perf_counter()
-    trained = train(variant, merged)
-    device = pick_device(variant.train.device)
+    device = pick_device(params.runtime.device)
+    runtime = Runtime(device, threads=threads or params.runtime.threads)
+    trained = train(variant, merged, runtime=runtime)
     val = predict_split(trained.model, merged, variant, device, "val")
     metrics = classification_metrics(val.actual, val.predicted, merged.classes)
     return {

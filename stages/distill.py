@@ -10,6 +10,7 @@ metrics: student and teacher on the same test faces (each with its interval, the
 difference, their agreement) and the int8 file against float32 on val and test.
 """
 
+from dataclasses import replace
 from pathlib import Path
 
 from expressions.analysis.distillation import student_against_teacher
@@ -22,8 +23,8 @@ from expressions.data.dataset import load_merged
 from expressions.release.export import export_onnx
 from expressions.release.quantize import compare, int8_model
 from expressions.training.checkpoint import fingerprint
-from expressions.training.device import pick_device
 from expressions.training.distill import load_targets
+from expressions.training.distributed import launch
 from expressions.training.loop import train, training_speed, training_summary
 from expressions.training.model_file import load_model, save_model
 
@@ -33,21 +34,23 @@ def main(argv: list[str]) -> None:
     params = load_params()
     spec = params.student(name)
     teacher = load_model(paths.user_path(spec.teacher))
-    variant = spec.student(name, teacher.variant, params.train)
-    device = pick_device(variant.train.device)
+    variant = spec.student(name, teacher.variant, params.train.batch_size)
     targets = paths.teacher_targets(name)
     soft, teacher_p = load_targets(targets, spec.temperature, spec.weight)
     merged = load_merged(paths.DATASET)
     code = [Path(__file__), *local_modules(Path(__file__))]
-    trained = train(
-        variant,
-        merged,
-        fingerprint=fingerprint(variant, targets, code),
-        checkpoint=paths.student_checkpoint(name),
-        live_dir=paths.student_live(name),
-        soft=soft,
-        init=teacher.model.state_dict(),
-    )
+    with launch(replace(params.runtime, processes=1)) as runtime:
+        trained = train(
+            variant,
+            merged,
+            fingerprint=fingerprint(variant, targets, code),
+            checkpoint=paths.student_checkpoint(name),
+            live_dir=paths.student_live(name),
+            runtime=runtime,
+            soft=soft,
+            init=teacher.model.state_dict(),
+        )
+    device = runtime.device
     folder = paths.student(name)
     folder.mkdir(parents=True, exist_ok=True)
     save_model(folder / "model.pt", trained.model, variant, origins=merged.origins)

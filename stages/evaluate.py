@@ -2,8 +2,9 @@
 
 Reads params.yaml (train.seeds), metrics/runs/<variant>/seed-<seed>/{test.json,
 predictions.csv} of every seed. Writes metrics/test/<variant>.json (what `dvc metrics` compares:
-accuracy and the macro scores, each the mean over seeds, with the sd of accuracy and macro F1),
-metrics/tables/<variant>.json (per class and per source dataset over seeds, each run's numbers,
+under the variant's name, accuracy and macro F1, each the mean over seeds with its sd),
+metrics/tables/<variant>.json (macro, micro, per class and per source dataset over seeds, each
+run's numbers,
 the bootstrap 95 % intervals) and plots/<variant>/confusion.csv (the first seed's, for DVC's
 confusion plot).
 """
@@ -23,7 +24,10 @@ def main(argv: list[str]) -> None:
     variant = load_params().variant(name)
     runs = {seed: read_run(Path(), name, seed) for seed in variant.train.seeds}
     headline, tables = summarize(
-        {s: r[0] for s, r in runs.items()}, {s: r[1] for s, r in runs.items()}, variant.classes
+        name,
+        {s: r[0] for s, r in runs.items()},
+        {s: r[1] for s, r in runs.items()},
+        variant.classes,
     )
     write_json(paths.test_metrics(name), headline)
     write_json(paths.tables(name), tables)
@@ -32,9 +36,10 @@ def main(argv: list[str]) -> None:
         paths.PLOTS / name / "confusion.csv", first[["actual", "predicted"]].to_csv(index=False)
     )
     low, high = tables["intervals"]["accuracy"]
+    numbers = headline[name]
     print(
-        f"{name}: accuracy {headline['accuracy']:.4f} +- {headline['accuracy_sd']:.4f} over "
-        f"{headline['seeds']} seed(s), 95 % interval [{low:.4f}, {high:.4f}]"
+        f"{name}: accuracy {numbers['acc']:.4f} +- {numbers['acc_sd']:.4f} over "
+        f"{numbers['seeds']} seed(s), 95 % interval [{low:.4f}, {high:.4f}]"
     )
 
 

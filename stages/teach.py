@@ -44,7 +44,7 @@ def main(argv: list[str]) -> None:
     params = load_params()
     spec = params.student(name)
     make_deterministic()
-    set_threads(params.train.threads)
+    set_threads(params.runtime.threads)
     teacher = load_model(paths.user_path(spec.teacher))
     merged = load_merged(paths.DATASET)
     if teacher.variant.classes != merged.classes:
@@ -60,7 +60,7 @@ def main(argv: list[str]) -> None:
     with tempfile.TemporaryDirectory() as scratch:  # onnxruntime: 2-3x torch's faces/s on a CPU
         exported = Path(scratch) / "teacher.onnx"
         export_onnx(teacher, exported)
-        runner = OnnxClassifier.load(exported, params.train.threads)
+        runner = OnnxClassifier.load(exported, params.runtime.threads)
         p = {
             "train": labelled(runner, x, "training copies"),
             "val": labelled(runner, merged.part("val")[0], "val"),

@@ -1,6 +1,7 @@
 """test@<variant>-<seed>: one run's model on the test split -> metrics/runs/<variant>/seed-<seed>/.
 
-Reads configs/<variant>.json, models/<variant>/seed-<seed>/model.pt, data/merged/dataset.npz and
+Reads models/<variant>/seed-<seed>/model.pt (its settings inside), params.yaml's runtime (threads,
+device: how fast, not what it computes), data/merged/dataset.npz and
 its manifest.csv (which dataset each image comes from). Writes test.json (Table 1 and Table 2 of
 this run, the test split by source dataset) and predictions.csv (one row per test image
 with every class probability) into metrics/runs/<variant>/seed-<seed>/; evaluate@<variant>
@@ -9,7 +10,7 @@ gathers the seeds.
 
 from expressions.analysis.evaluation import predict_split, predictions_frame
 from expressions.analysis.metrics import by_source, classification_metrics, format_tables
-from expressions.config import load_variant
+from expressions.config import load_params
 from expressions.core import cli, paths
 from expressions.core.atomic import write_json, write_text
 from expressions.data.dataset import load_merged, load_sources
@@ -19,10 +20,10 @@ from expressions.training.model_file import load_model
 
 def main(argv: list[str]) -> None:
     name, seed = cli.run_arguments(__doc__, argv)
-    spec = load_variant(name).train
+    knobs = load_params().runtime
     make_deterministic()
-    set_threads(spec.threads)
-    device = pick_device(spec.device)
+    set_threads(knobs.threads)
+    device = pick_device(knobs.device)
     loaded = load_model(paths.model(name, seed), device)
     merged = load_merged(paths.DATASET)
     predictions = predict_split(loaded.model, merged, loaded.variant, device)

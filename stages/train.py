@@ -2,14 +2,16 @@
 -> models/<variant>/seed-<seed>/model.pt, one run of the variant with one of train.seeds.
 
 Also writes metrics/training/<variant>/seed-<seed>.json (the kept epoch), timings/train/<variant>/
-seed-<seed>.json (images/s and seconds: beside the outputs, not one of them), dvclive/<variant>/seed-<seed>/ (per-epoch losses and accuracy) and, while it runs, the
-resume point checkpoints/<variant>/seed-<seed>/last.pt. Runs as one process, or unchanged under
-`torchrun --nproc_per_node N stages/train.py <variant> --seed <seed>`.
+seed-<seed>.json (images/s and seconds: beside the outputs, not one of them),
+dvclive/<variant>/seed-<seed>/ (per-epoch losses and accuracy) and, while it runs, the resume
+point checkpoints/<variant>/seed-<seed>/last.pt. params.yaml's runtime says how (threads,
+workers, device, processes), undeclared in dvc.yaml: it changes no result. Runs as one process,
+or unchanged under `torchrun --nproc_per_node N stages/train.py <variant> --seed <seed>`.
 """
 
 from pathlib import Path
 
-from expressions.config import load_variant
+from expressions.config import load_params, load_variant
 from expressions.core import cli, paths
 from expressions.core.atomic import write_json
 from expressions.core.sourcefiles import local_modules
@@ -24,13 +26,14 @@ from expressions.training.model_file import save_model
 def main(argv: list[str]) -> None:
     name, seed = cli.run_arguments(__doc__, argv)
     variant = load_variant(name).with_seed(seed)
+    knobs = load_params().runtime  # how fast, not what is learnt: no stage declares it
     checkpoint = paths.checkpoint(name, seed)
-    processes = worker_count(variant.train.processes)
+    processes = worker_count(knobs.processes)
     if processes > 1 and not under_launcher():  # start the workers; they re-enter main()
         return run_workers(Path(__file__), argv, processes, checkpoint)
     code = [Path(__file__), *local_modules(Path(__file__))]
     merged = load_merged(paths.DATASET)
-    with launch(variant.train.device) as runtime:
+    with launch(knobs) as runtime:
         trained = train(
             variant,
             merged,

@@ -31,16 +31,16 @@ def params_with(**students: dict):
     return parse_params(tiny_params(**{f"distill.{k}": v for k, v in students.items()}))
 
 
-def test_a_student_is_its_teachers_network_in_one_view_with_the_runtime_of_params():
+def test_a_student_is_its_teachers_network_in_one_view_with_the_batch_size_of_params():
     params = params_with(fast={"teacher": TEACHER, "copies": 2, "seed": 0, "epochs": 3})
     spec = params.student("fast")
     assert (spec.temperature, spec.weight, spec.epochs, spec.int8) == (2.0, 0.9, 3, True)
     teacher = tiny_variant("tuned")
     assert teacher.train.tta_flip  # tuned averages the mirror: the student must not
-    student = spec.student("fast", teacher, params.train)
+    student = spec.student("fast", teacher, params.train.batch_size)
     assert student.views() == [student.views()[0]] and len(student.views()) == 1
     assert (student.model, student.classes) == (teacher.model, teacher.classes)
-    assert (student.train.epochs, student.train.augment, student.train.threads) == (3, False, 1)
+    assert (student.train.epochs, student.train.augment, student.train.batch_size) == (3, False, 32)
 
 
 @pytest.mark.parametrize(

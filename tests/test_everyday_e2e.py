@@ -1,7 +1,7 @@
 """A user's ordinary day with DVC, end to end with the real dvc: a wrong label map and an empty
 class stop with a sentence, a folder dataset edited in place is seen, a clip stays in one split,
 switching params back restores from the run-cache, one edited path re-runs one download, and the
-metrics DVC compares are the headline ones."""
+metrics DVC compares are the headline ones, and a speed knob re-runs nothing."""
 
 import json
 import shutil
@@ -57,19 +57,25 @@ def test_a_second_repro_only_looks_at_the_sources(project):
     assert project.run("git", "status", "--porcelain").stdout.strip() == ""
 
 
+def test_changing_how_fast_it_runs_re_runs_nothing_that_is_built(project):
+    for knob in ("runtime.threads=1", "runtime.workers=1", "runtime.processes=2"):
+        done = project.dvc("exp", "run", "-S", knob)
+        assert ran(done) <= {f"locate@{d}" for d in ("rafdb", "oahega", "fed2023", "ck48")}, knob
+    assert "threads" not in (project.path / "configs" / "main.json").read_text()
+    project.run("git", "checkout", "HEAD", "--", "params.yaml")
+
+
 def test_metrics_are_the_headline_ones_and_diff_shows_nothing_unchanged(project):
     shown = json.loads(project.dvc("metrics", "show", "--json").stdout)
     files = {f for rev in shown.values() for f in rev["data"]}
     assert files == {"metrics/test/main.json"}
     workspace = shown[""]["data"]  # dvc names the workspace ""
     test = workspace["metrics/test/main.json"]["data"]
-    assert set(test) == {"accuracy", "accuracy_sd", "macro", "macro_f1_sd", "seeds"}
-    assert 0 <= test["accuracy"] <= 1 and set(test["macro"]) == {
-        "precision",
-        "recall",
-        "f1",
-        "f1_study",
-    }
+    assert set(test) == {"main"}  # under the variant's name: `dvc exp show` heads it main.acc
+    assert set(test["main"]) == {"acc", "acc_sd", "f1", "f1_sd", "seeds"}
+    assert 0 <= test["main"]["acc"] <= 1 and 0 <= test["main"]["f1"] <= 1
+    tables = project.read_json("metrics/tables/main.json")
+    assert set(tables["macro"]) == {"precision", "recall", "f1", "f1_study"}
     live = project.read_json("dvclive/main/seed-0/metrics.json")
     assert 0 <= live["val_acc"] <= 1  # one unit for every fraction
     assert project.dvc("metrics", "diff").stdout.strip() == ""

@@ -35,7 +35,9 @@ def test_a_run_failing_in_locate_leaves_only_the_params_change(project):
 
 
 def test_a_run_failing_in_training_deletes_nothing_git_tracks(project):
-    done = project.dvc("exp", "run", "-S", "train.device=cuda", check=False)
+    done = project.dvc(
+        "exp", "run", "-S", "runtime.device=cuda", "-S", "train.epochs=3", check=False
+    )
     assert done.returncode != 0 and "no CUDA GPU is visible" in done.stderr
     changed = status(project)
     assert not [line for line in changed if "D" in line[:2]], changed

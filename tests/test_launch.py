@@ -1,12 +1,14 @@
-"""train.processes: validated in params.yaml, and turned into a worker count by launch.py."""
+"""runtime.processes: validated in params.yaml, and turned into a worker count by launch.py."""
 
 import copy
+import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
 
-from expressions.config import parse_params, read_yaml
+from expressions.config import VariantConfig, parse_params, read_yaml
 from expressions.core.errors import ConfigError
 from expressions.training.launch import under_launcher, worker_count
 
@@ -15,13 +17,13 @@ SHIPPED = read_yaml(Path(__file__).resolve().parents[1] / "params.yaml")
 
 def with_processes(value: object) -> dict:
     params = copy.deepcopy(SHIPPED)
-    params["train"]["processes"] = value
+    params["runtime"]["processes"] = value
     return params
 
 
 @pytest.mark.parametrize("value", [1, 2, 8, "auto"])
 def test_processes_accepts_a_count_or_auto(value):
-    assert parse_params(with_processes(value)).variant("main").train.processes == value
+    assert parse_params(with_processes(value)).runtime.processes == value
 
 
 @pytest.mark.parametrize("value", [0, -1, 1.5, True, "two", None])
@@ -29,8 +31,34 @@ def test_bad_processes_is_one_sentence_naming_the_key(value):
     with pytest.raises(ConfigError) as err:
         parse_params(with_processes(value))
     assert str(err.value) == (
-        f"train.processes must be a whole number of processes (1 or more) or 'auto', not {value!r}"
+        f"runtime.processes must be a whole number of processes (1 or more) or 'auto', "
+        f"not {value!r}"
     )
+
+
+@pytest.mark.parametrize("where", ["train", "variants.tuned.train"])
+def test_a_speed_knob_under_train_says_where_it_moved(where):
+    params = copy.deepcopy(SHIPPED)
+    node = params
+    for key in where.split("."):
+        node = node.setdefault(key, {})
+    node["threads"] = 1
+    with pytest.raises(ConfigError) as err:
+        parse_params(params)
+    assert str(err.value) == (
+        f"{where}.threads is now runtime.threads: it changes how fast a run goes, not what it "
+        "learns, so it re-runs nothing (e.g. -S runtime.threads=...)"
+    )
+
+
+def test_a_model_file_of_before_still_loads_without_its_speed_knobs():
+    variant = parse_params(copy.deepcopy(SHIPPED)).variant("tuned").with_seed(0)
+    raw = json.loads(variant.to_json())
+    raw["train"] |= {"threads": 1, "workers": 0, "device": "auto", "processes": 1}
+    del raw["train"]["tta_crop"]  # one `crop` served augmentation and the test-time crops then
+    raw["train"]["crop"] = 0.8
+    old = VariantConfig.from_json(json.dumps(raw))
+    assert old.train.tta_crop == 0.8 and replace(old.train, tta_crop=0.9, crop=0.9) == variant.train
 
 
 def test_auto_is_one_per_gpu_or_one_without_cuda():

@@ -60,7 +60,7 @@ def test_even_kernels_pad_one_more_pixel_after_than_before(kernel):
 
 def variant(model_spec: ModelSpec) -> VariantConfig:
     train = TrainSpec(
-        epochs=1, lr=1e-3, batch_size=8, seed=0, threads=1, workers=0, device="cpu", amp="none",
+        epochs=1, lr=1e-3, batch_size=8, seed=0, amp="none",
         rotate=10, translate=0.1, crop=0.9, balance="none", label_smoothing=0.0,
         weight_decay=0.0, schedule="none", warmup_epochs=0, early_stopping=0,
     )  # fmt: skip

@@ -51,7 +51,8 @@ def workers(project: Project, local_rank: int) -> list[int]:
 def test_two_processes_train_the_weights_of_one(project):
     project.dvc("repro", "train@main-0")
     one = weights(project)
-    done = project.dvc("exp", "run", "-S", "train.processes=2", "train@main-0")
+    project.edit_params(**{"runtime.processes": 2})  # how fast, not what: forced to re-run
+    done = project.dvc("repro", "-f", "train@main-0")
     assert "cpu x 2 processes" in done.stdout
     assert done.stdout.count("Epoch [2/2]") == 1  # rank 0 alone prints
     two = weights(project)
@@ -63,7 +64,7 @@ def test_two_processes_train_the_weights_of_one(project):
 
 
 def test_killed_worker_fails_the_stage_and_the_next_run_resumes(project):
-    project.edit_params(**{"train.processes": 2, "train.epochs": 40})
+    project.edit_params(**{"runtime.processes": 2, "train.epochs": 40})
     checkpoint = project.path / "checkpoints" / "main" / "seed-0" / "last.pt"
     run = subprocess.Popen(
         ["dvc", "repro", "train@main-0"],

@@ -16,7 +16,8 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from expressions.release.card import CARD, FACTS
+from expressions.release.card import CARD, FACTS, ModelCard
+from expressions.release.card_markdown import render
 from expressions.serving.choose import ACCURATE, SHIPPED, choose_model, shipped_model, shipped_names
 from expressions.serving.classifier import OnnxClassifier
 from expressions.training.model_file import load_model
@@ -74,6 +75,16 @@ def test_each_card_names_the_data_its_licence_how_it_was_built_and_its_speed(nam
     assert facts["test"]["images"] > 3000  # PrivateTest, less its copies of training faces
     assert facts["speed"]["faces_per_s"] > 0 and "## Speed" in card
     assert f"{facts['speed']['faces_per_s']:,} faces/s" in card
+
+
+@pytest.mark.parametrize("name", [SHIPPED, ACCURATE])
+def test_each_shipped_card_is_the_render_of_its_facts(name):
+    folder = shipped_model(name)
+    text = (folder / FACTS).read_text()
+    card = ModelCard.from_json(text)
+    assert card.to_json() == text  # typed: no fact the structure does not know
+    assert render(card) == (folder / CARD).read_text()  # MODEL_CARD.md was not edited by hand
+    assert card.speed is not None and card.licence and card.built and card.data.description
 
 
 def test_the_default_card_says_what_it_was_distilled_from():

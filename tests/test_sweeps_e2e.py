@@ -70,9 +70,9 @@ def test_queued_grid_and_local_data_run_and_show(baseline, tmp_path):
     assert sorted(e["params"]["model"]["kernel"] for e in found.values()) == [4, 5]
     for exp in found.values():
         assert exp["params"]["data"]["local"]["fed2023"] == "fed2023.zip"
-        assert exp["metrics"]["metrics/test/main.json"]["accuracy"] > 0
+        assert exp["metrics"]["metrics/test/main.json"]["main"]["acc"] > 0
     ranked = project.dvc(
-        "exp", "show", "--csv", "--only-changed", "--sort-by", "metrics/test/main.json:accuracy"
+        "exp", "show", "--csv", "--only-changed", "--sort-by", "main.acc"
     ).stdout.splitlines()
     assert "model.kernel" in ranked[0].split(",")
     assert len(ranked) == 1 + 2 + 2  # header, workspace, baseline, the grid

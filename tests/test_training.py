@@ -178,7 +178,7 @@ def test_flip_only_augmentation_mirrors_about_half_the_images():
 def test_loader_workers_give_the_same_run_as_in_loop_batches():
     in_loop, loaded = (
         train(tiny(epochs=1), quadrants()),
-        train(tiny(epochs=1, workers=1), quadrants()),
+        train(tiny(epochs=1), quadrants(), runtime=Runtime(torch.device("cpu"), workers=1)),
     )
     assert_same_weights(in_loop.model, loaded.model)
 

@@ -41,7 +41,14 @@ from expressions.core import paths  # noqa: E402
 from expressions.core.atomic import atomic_path  # noqa: E402
 from expressions.data.dataset import load_merged  # noqa: E402
 from expressions.release.bundle import calibrate  # noqa: E402
-from expressions.release.card import FACTS, card_facts, read_facts  # noqa: E402
+from expressions.release.card import (  # noqa: E402
+    FACTS,
+    ModelCard,
+    Speed,
+    card_facts,
+    read_facts,
+    with_build_facts,
+)
 from expressions.release.card_markdown import write_card  # noqa: E402
 from expressions.release.compact import compact_model_file, compact_onnx  # noqa: E402
 from expressions.release.export import INPUT_SCALING, export_onnx  # noqa: E402
@@ -60,7 +67,7 @@ SLOW_FACES = 400  # a ten-view model's rate is measured on this many faces
 
 
 def student_params(data: Path, teacher: str, copies: int, epochs: int, size: int) -> dict:
-    params = real_params(data, CLASSES[7], ["main"], None, None, {"train.threads": 1})
+    params = real_params(data, CLASSES[7], ["main"], None, None, {"runtime.threads": 1})
     params["distill"] = {
         STUDENT: {
             "teacher": teacher,
@@ -73,7 +80,7 @@ def student_params(data: Path, teacher: str, copies: int, epochs: int, size: int
     return params
 
 
-def faces_per_s(model: Path, faces: np.ndarray, folder: Path) -> dict:
+def faces_per_s(model: Path, faces: np.ndarray, folder: Path) -> Speed:
     """How fast `expressions predict FOLDER --detector none` runs `model` on these faces written
     as PNG files (decoding included), after the model is loaded, as its summary line says."""
     folder.mkdir(exist_ok=True)
@@ -85,24 +92,24 @@ def faces_per_s(model: Path, faces: np.ndarray, folder: Path) -> dict:
     start = time.perf_counter()
     rows = sum(len(r) for _, r in predict(files, classifier, whole_image, progress=False))
     seconds = time.perf_counter() - start
-    return {
-        "faces_per_s": round(rows / seconds),
-        "faces": rows,
-        "load_average": [round(x, 2) for x in os.getloadavg()],
-        "machine": machine(),
-        "command": "expressions predict <a folder of the test faces as PNG> --detector none",
-        "measured": date.today().isoformat(),
-    }
+    return Speed(
+        faces_per_s=round(rows / seconds),
+        faces=rows,
+        load_average=[round(x, 2) for x in os.getloadavg()],
+        machine=machine(),
+        command="expressions predict <a folder of the test faces as PNG> --detector none",
+        measured=date.today().isoformat(),
+    )
 
 
-def record_speed(folder: Path, speed: dict) -> None:
+def record_speed(folder: Path, speed: Speed) -> None:
     """A shipped model's card with its measured speed added (facts and Markdown together)."""
-    facts = read_facts(folder)
-    facts["speed"] = speed
-    write_card(folder, facts)
+    write_card(folder, replace(read_facts(folder), speed=speed))
 
 
-def package(project: Path, out: Path, teacher_facts: dict, command: str, minutes: float) -> dict:
+def package(
+    project: Path, out: Path, teacher: ModelCard, command: str, minutes: float
+) -> ModelCard:
     """models/students/fast of the scratch project as the package's model folder."""
     folder = project / paths.student(STUDENT)
     loaded = load_model(folder / "model.pt")
@@ -127,20 +134,17 @@ def package(project: Path, out: Path, teacher_facts: dict, command: str, minutes
         predicted = used.proba(x_test).argmax(1)
         metrics = classification_metrics(y_test, predicted, loaded.variant.classes)
         speed = faces_per_s(runs, x_test, Path(scratch) / "faces")
-        facts = card_facts(
+        card = card_facts(
             loaded.variant,
             metrics,
             asdict(calib),
             loaded.origins or {},
-            teacher_facts["data"]["label_map"],
-            teacher_facts["data"]["totals"],
+            teacher.data.label_map,
+            teacher.data.totals,
             INPUT_SCALING,
         )
-        facts["name"] = "expressions-fer2013"
-        facts["data"]["description"] = description(facts)
-        facts["licence"] = LICENCE
-        facts["distilled"] = {
-            "teacher": teacher_facts["name"],
+        distilled = {
+            "teacher": teacher.name,
             "teacher_test_accuracy": distilled["teacher"]["accuracy"],
             "copies": spec["copies"],
             "temperature": spec.get("temperature", 2.0),
@@ -152,14 +156,19 @@ def package(project: Path, out: Path, teacher_facts: dict, command: str, minutes
             },
             "runtime": f"{runs.name} (onnxruntime)",
         }
-        facts["speed"] = speed
         timing = project / paths.timing("distill", STUDENT, 0)
         took = json.loads(timing.read_text()).get("seconds") if timing.exists() else None
         took = f" took {took / 60:.0f} minutes on one thread" if took else ""
-        facts["built"] = (
-            f"`{command}` (tools/fer2013_fast.py): the project's own pipeline (teach@fast, "
+        card = with_build_facts(
+            card,
+            name="expressions-fer2013",
+            description=description(card),
+            licence=LICENCE,
+            built=f"`{command}` (tools/fer2013_fast.py): the project's own pipeline (teach@fast, "
             f"distill@fast; the student's {spec['epochs']} epochs{took}), this run "
-            f"{minutes:.0f} minutes, on a {machine()}, {date.today().isoformat()}."
+            f"{minutes:.0f} minutes, on a {machine()}, {date.today().isoformat()}.",
+            speed=speed,
+            distilled=distilled,
         )
         tmp.mkdir(parents=True)
         compact_model_file(built / "model.pt", tmp / "model.pt")
@@ -167,8 +176,8 @@ def package(project: Path, out: Path, teacher_facts: dict, command: str, minutes
         if runs.name != "model.onnx":
             shutil.copy2(runs, tmp / runs.name)
         reliability_diagram(before, after, y_val, calib.temperature, tmp / "reliability.png")
-        write_card(tmp, facts)
-    return facts
+        write_card(tmp, card)
+    return card
 
 
 def main(argv: list[str]) -> None:
@@ -198,21 +207,22 @@ def main(argv: list[str]) -> None:
     run(scratch, ["dvc", "repro", f"distill@{STUDENT}"])
     minutes = (time.perf_counter() - start) / 60
     accurate = (scratch / args.teacher).parent if args.accurate is None else args.accurate
-    teacher_facts = read_facts(accurate)
-    if teacher_facts is None:
+    teacher = read_facts(accurate)
+    if teacher is None:
         raise SystemExit(f"error: {accurate} has no {FACTS} (a shipped model's folder has)")
     command = f"python tools/fer2013_fast.py {args.path}"
-    facts = package(scratch, args.out, teacher_facts, command, minutes)
+    card = package(scratch, args.out, teacher, command, minutes)
     print(
-        f"{args.out}: test accuracy {facts['test']['accuracy']:.4f} (one view, {facts['distilled']['runtime']})"
+        f"{args.out}: test accuracy {card.test['accuracy']:.4f} "
+        f"(one view, {card.distilled['runtime']})"
     )
     if args.accurate is not None:  # the ten-view model's speed, measured in the same run
         x_test = load_merged(scratch / paths.DATASET).part("test")[0][:SLOW_FACES]
         with tempfile.TemporaryDirectory() as folder:
             speed = faces_per_s(accurate / "model.onnx", x_test, Path(folder))
         record_speed(accurate, speed)
-        ratio = facts["speed"]["faces_per_s"] / speed["faces_per_s"]
-        print(f"{accurate}: {speed['faces_per_s']} faces/s; the fast model runs {ratio:.1f}x that")
+        ratio = card.speed.faces_per_s / speed.faces_per_s
+        print(f"{accurate}: {speed.faces_per_s} faces/s; the fast model runs {ratio:.1f}x that")
 
 
 if __name__ == "__main__":

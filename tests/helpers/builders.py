@@ -16,10 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CLASSES = ("Angry", "Engaged", "Happy", "Neutral")
 SIZE = 16
 STUDY = dict(
-    epochs=2, lr=3e-3, batch_size=16, seed=0, threads=1, workers=0, device="cpu", amp="none",
-    channels_last=True, augment=False, rotate=10.0, translate=0.1, crop=0.9, balance="none",
-    label_smoothing=0.0, weight_decay=0.0, schedule="none", warmup_epochs=0, early_stopping=0,
-    tta_flip=False,
+    epochs=2, lr=3e-3, batch_size=16, seed=0, amp="none", channels_last=True, augment=False,
+    rotate=10.0, translate=0.1, crop=0.9, tta_crop=0.9, balance="none", label_smoothing=0.0,
+    weight_decay=0.0, schedule="none", warmup_epochs=0, early_stopping=0, tta_flip=False,
 )  # fmt: skip
 
 

@@ -32,7 +32,8 @@ def tiny_params(**overrides: object) -> dict:
     params = read_yaml(ROOT / "params.yaml")
     params["data"]["image_size"] = 24
     params["data"]["synthetic"]["scale"] = 0.03
-    params["train"].update(epochs=2, batch_size=32, threads=1)
+    params["train"].update(epochs=2, batch_size=32)
+    params["runtime"]["threads"] = 1
     params["model"]["channels"] = [8, 16, 16, 16, 16]
     params["model"]["hidden"] = 32
     for override in params["variants"].values():

@@ -79,15 +79,6 @@ def by_source(
     return out
 
 
-HEADLINE = ("accuracy", "macro", "micro")  # what `dvc metrics` shows; the rest is in the tables
-
-
-def split_headline(metrics: dict) -> tuple[dict, dict]:
-    """(the headline metrics DVC compares, everything else) of `classification_metrics`."""
-    headline = {k: v for k, v in metrics.items() if k in HEADLINE}
-    return headline, {k: v for k, v in metrics.items() if k not in HEADLINE}
-
-
 def format_tables(metrics: dict) -> str:
     """Tables 1 and 2 of the study as plain text, for the stage's log."""
     lines = [f"{'class':<12}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}"]

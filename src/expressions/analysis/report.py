@@ -23,7 +23,7 @@ from expressions.analysis.report_markdown import (
     VARIANT_PLOTS,
     render_markdown,
 )
-from expressions.analysis.seeds import compare, read_run
+from expressions.analysis.seeds import compare, read_headline, read_run
 from expressions.core import paths
 from expressions.core.atomic import write_json, write_text
 from expressions.core.errors import AnalysisError
@@ -104,7 +104,7 @@ def variant_section(root: Path, variant: str, seed: int) -> dict[str, Any]:
     """Everything the report shows about one variant, read from that variant's stage outputs;
     `seed`: the run whose validation lines and confusions are shown (the first of train.seeds)."""
     path, tables = root / paths.test_metrics(variant), root / paths.tables(variant)
-    metrics = _read_json(path, f"evaluate@{variant}")
+    metrics = read_headline(path, variant)
     details = _read_json(tables, f"evaluate@{variant}")
     per_class = details.get("per_class")
     if not isinstance(per_class, dict) or not per_class:
@@ -115,12 +115,12 @@ def variant_section(root: Path, variant: str, seed: int) -> dict[str, Any]:
         | {"support": int(_dig(per_class, (c, "support"), tables))}
         for c in classes
     }
-    both = {**details, **metrics}
-    table2: dict[str, Any] = {key: _dig(both, keys, path) for key, _, keys in TABLE2}
+    both = {**details, "accuracy": metrics["acc"]}
+    table2: dict[str, Any] = {key: _dig(both, keys, tables) for key, _, keys in TABLE2}
     table2 |= {
-        "accuracy_sd": _dig(metrics, ("accuracy_sd",), path),
-        "macro_f1_sd": _dig(metrics, ("macro_f1_sd",), path),
-        "seeds": int(_dig(metrics, ("seeds",), path)),
+        "accuracy_sd": metrics["acc_sd"],
+        "macro_f1_sd": metrics["f1_sd"],
+        "seeds": int(metrics["seeds"]),
         "intervals": details.get("intervals", {}),
         "runs": details.get("runs", {}),
         "test_images": int(details.get("test_images", sum(v["support"] for v in table1.values()))),

@@ -12,7 +12,7 @@ from typing import Any
 
 from expressions.training.epoch_log import EPOCH_LINE
 
-TABLE2 = (  # key in report.json, column header in report.md, path in metrics/test or tables
+TABLE2 = (  # key in report.json, column header in report.md, path in the tables (accuracy: headline)
     ("accuracy", "Accuracy", ("accuracy",)),
     ("macro_precision", "Macro P", ("macro", "precision")),
     ("macro_recall", "Macro R", ("macro", "recall")),

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from expressions.config.data import NAME
 from expressions.config.fields import bounded, build
-from expressions.config.model import TrainSpec, VariantConfig
+from expressions.config.model import VariantConfig
 from expressions.core.errors import ConfigError
 
 STUDENTS = "students"  # models/students/<name>/: a student's files (core/paths.py)
@@ -38,9 +38,9 @@ class DistillSpec:
     int8: bool = True  # also an int8 ONNX model, kept where it stays within int8_tolerance
     int8_tolerance: float = bounded(0.0, 1.0, default=0.005)  # validation accuracy it may lose
 
-    def student(self, name: str, teacher: VariantConfig, runtime: TrainSpec) -> VariantConfig:
-        """The student's settings: the teacher's network and classes, one view, this recipe;
-        threads, workers, device and batch size from params.yaml's train section."""
+    def student(self, name: str, teacher: VariantConfig, batch_size: int) -> VariantConfig:
+        """The student's settings: the teacher's network and classes, one view, this recipe,
+        train.batch_size of params.yaml."""
         if teacher.model.arch == "study" and self.input_size:
             raise ConfigError(
                 f"distill.{name}.input_size applies to ImageNet backbones, and the teacher "
@@ -65,11 +65,7 @@ class DistillSpec:
             schedule="cosine",
             tta_flip=False,
             tta_crops=False,
-            threads=runtime.threads,
-            workers=runtime.workers,
-            device=runtime.device,
-            processes=1,
-            batch_size=runtime.batch_size,
+            batch_size=batch_size,
         )
         return VariantConfig(name, teacher.classes, teacher.image_size, model, train)
 

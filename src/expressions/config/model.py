@@ -10,6 +10,7 @@ import math
 from dataclasses import asdict, dataclass, replace
 
 from expressions.config.fields import bounded, build, choice, per_run
+from expressions.config.runtime import KEYS as RUNTIME_KEYS
 from expressions.core.errors import ConfigError
 from expressions.data.views import View, views
 
@@ -89,9 +90,6 @@ class TrainSpec:
     batch_size: int = bounded(1, 65_536)
     seeds: tuple[int, ...] = (0,)  # one run (a DVC stage, train@<variant>-<seed>) per seed
     seed: int = per_run(0, "each run's seed is one of train.seeds, e.g. seeds: [0, 1, 2]")
-    threads: int = bounded(0, 1024)
-    workers: int = bounded(0, 64)
-    device: str = choice("auto", "cpu", "cuda")
     amp: str = choice("auto", "none", "bf16", "fp16")
     channels_last: bool = True
     augment: bool = False
@@ -105,12 +103,12 @@ class TrainSpec:
     warmup_epochs: int = bounded(0, 10_000)
     early_stopping: int = bounded(0, 10_000)
     tta_flip: bool = False
-    tta_crops: bool = False  # evaluation averages five crops (each `crop` of the side) too
+    tta_crops: bool = False  # evaluation averages five crops (each `tta_crop` of the side) too
+    tta_crop: float = bounded(0.5, 1.0, default=0.9)  # the test-time crops' side, a fraction
     ema: float = bounded(0.0, 0.99999, default=0.0)  # weight average's decay per step; 0 = off
     mixup: float = bounded(0.0, 10.0, default=0.0)  # Beta(a, a) blend of image pairs; 0 = off
     cutmix: float = bounded(0.0, 10.0, default=0.0)  # Beta(a, a) pasted box; 0 = off
     backbone_lr: float = bounded(0.0, 1.0, default=1.0)  # x train.lr for a pretrained backbone
-    processes: int | str = 1  # training processes on this machine; 'auto' = one per GPU
 
     def check(self, model: ModelSpec, where: str) -> None:
         """Seeds that name distinct runs; only a pretrained backbone has a learning rate of its
@@ -165,7 +163,7 @@ class VariantConfig:
     def views(self) -> list[View]:
         """What evaluation and prediction average the probabilities over (data/views.py)."""
         t = self.train
-        return views(self.image_size, t.tta_flip, t.tta_crops, t.crop)
+        return views(self.image_size, t.tta_flip, t.tta_crops, t.tta_crop)
 
     def with_seed(self, seed: int) -> VariantConfig:
         """The settings of one run: this variant trained with `seed`."""
@@ -187,7 +185,8 @@ class VariantConfig:
     @classmethod
     def from_json(cls, text: str) -> VariantConfig:
         raw = json.loads(text)
-        train = dict(raw["train"])
+        train = {k: v for k, v in raw["train"].items() if k not in RUNTIME_KEYS}  # older files
+        train.setdefault("tta_crop", train.get("crop", 0.9))  # one `crop` served both, once
         seed = train.pop("seed", 0)
         return cls(
             name=raw["name"],

@@ -25,11 +25,13 @@ from expressions.config.data import (
 from expressions.config.distill import DistillSpec, check_distill
 from expressions.config.fields import build, closest
 from expressions.config.model import ModelSpec, ReleaseConfig, TrainSpec, VariantConfig
+from expressions.config.runtime import KEYS as RUNTIME_KEYS
+from expressions.config.runtime import RuntimeSpec
 from expressions.core import paths
 from expressions.core.errors import ConfigError
 
 SECTIONS = ("data", "labels", "split", "model", "train", "variants")
-OPTIONAL = ("release", "distill")
+OPTIONAL = ("release", "distill", "runtime")
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class Params:
     variants: dict[str, dict[str, Any]]
     release: ReleaseConfig
     raw: dict[str, Any] = field(repr=False, compare=False)
+    runtime: RuntimeSpec = field(default_factory=RuntimeSpec)
     distill: dict[str, DistillSpec] = field(default_factory=dict)
 
     def variant(self, name: str) -> VariantConfig:
@@ -56,6 +59,7 @@ class Params:
                 f"{where}.train.seeds: every variant runs with the same seeds, so that they "
                 "compare on equal terms; set train.seeds instead"
             )
+        _not_train(self.variants[name].get("train") or {}, f"{where}.train")
         merged = {
             k: _deep_merge(self.raw[k], self.variants[name].get(k) or {})
             for k in ("model", "train")
@@ -81,6 +85,17 @@ class Params:
                 f"the datasets are {', '.join(self.data.datasets)}"
             )
         return self.data.datasets[name]
+
+
+def _not_train(section: dict[str, Any], where: str) -> None:
+    """train.threads and its kin moved to runtime: one sentence for a params.yaml, a `-S` or a
+    habit of before."""
+    moved = [k for k in RUNTIME_KEYS if k in section]
+    if moved:
+        raise ConfigError(
+            f"{where}.{moved[0]} is now runtime.{moved[0]}: it changes how fast a run goes, not "
+            f"what it learns, so it re-runs nothing (e.g. -S runtime.{moved[0]}=...)"
+        )
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -147,6 +162,7 @@ def parse_params(raw: dict[str, Any]) -> Params:
     labels.check(data.datasets)
     model = build(ModelSpec, raw["model"], "model")
     model.check(data.image_size, "model")
+    _not_train(raw["train"] if isinstance(raw["train"], dict) else {}, "train")
     split = build(SplitConfig, raw["split"], "split")
     split.check(data.datasets)
     variants = check_variants(raw["variants"])
@@ -162,6 +178,7 @@ def parse_params(raw: dict[str, Any]) -> Params:
         release=release,
         raw=raw,
         distill=check_distill(raw.get("distill"), variants),
+        runtime=build(RuntimeSpec, raw.get("runtime") or {}, "runtime"),
     )
     for name in params.variants:
         params.variant(name)

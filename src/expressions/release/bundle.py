@@ -18,6 +18,7 @@ from expressions.core.atomic import atomic_path
 from expressions.core.errors import PredictionError
 from expressions.data.views import View
 from expressions.release import calibration
+from expressions.release.card import ModelCard
 from expressions.release.card_markdown import write_card
 from expressions.release.export import export_onnx
 from expressions.training.batches import view_logits
@@ -78,7 +79,7 @@ def calibrate(
 
 
 def write_release(
-    target: Path, loaded: LoadedModel, facts: dict[str, Any], draw: Callable[[Path], None]
+    target: Path, loaded: LoadedModel, card: ModelCard, draw: Callable[[Path], None]
 ) -> None:
     """models/release/: model.pt (weights + settings + temperature), model.onnx, the card
     (model_card.json and MODEL_CARD.md, card.py) and reliability.png (drawn by `draw(path)`),
@@ -89,5 +90,5 @@ def write_release(
             tmp / "model.pt", loaded.model, loaded.variant, loaded.temperature, loaded.origins
         )
         export_onnx(loaded, tmp / "model.onnx")
-        write_card(tmp, facts)
+        write_card(tmp, card)
         draw(tmp / paths.RELIABILITY.name)

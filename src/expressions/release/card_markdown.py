@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from expressions.core.atomic import write_text
-from expressions.release.card import CARD, FACTS
+from expressions.release.card import CARD, FACTS, CardData, ModelCard
 
 
-def write_card(folder: Path, facts: dict[str, Any]) -> None:
+def write_card(folder: Path, card: ModelCard) -> None:
     """model_card.json and MODEL_CARD.md into `folder`, each written then renamed."""
-    write_text(folder / FACTS, json.dumps(facts, indent=2) + "\n")
-    write_text(folder / CARD, render(facts))
+    write_text(folder / FACTS, card.to_json())
+    write_text(folder / CARD, render(card))
 
 
 def _table(head: list[str], rows: list[list[Any]]) -> str:
@@ -24,24 +24,24 @@ def _table(head: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
-def _data_lines(data: dict[str, Any], classes: list[str]) -> list[str]:
+def _data_lines(data: CardData, classes: list[str]) -> list[str]:
     mapping = [
         [dataset, original, target]
-        for dataset, labels in data.get("label_map", {}).items()
+        for dataset, labels in data.label_map.items()
         for original, target in (labels or {}).items()
     ]
     lines = [
         "## Data and label map",
         "",
-        *([data["description"], ""] if data.get("description") else []),
+        *([data.description, ""] if data.description else []),
         f"Classes: {', '.join(classes)}. Each source label below maps to a class; other "
         "labels are dropped (and counted in `metrics/data.json`).",
         "",
-        _table(["dataset", "source"], [[d, s] for d, s in data["datasets"].items()]),
+        _table(["dataset", "source"], [[d, s] for d, s in data.datasets.items()]),
         "",
         _table(["dataset", "original label", "class"], mapping),
     ]
-    totals = data.get("totals") or {}
+    totals = data.totals or {}
     if isinstance(totals.get("datasets"), dict):
         keys = ("files", "skipped", "unmapped", "duplicates", "kept")
         rows = [[name, *(t.get(k, "") for k in keys)] for name, t in totals["datasets"].items()]
@@ -58,9 +58,9 @@ def _data_lines(data: dict[str, Any], classes: list[str]) -> list[str]:
     return lines
 
 
-def _averaged(facts: dict[str, Any]) -> str:
+def _averaged(card: ModelCard) -> str:
     """How the probabilities are averaged over test-time views (data/views.py)."""
-    crops, flip = facts.get("tta_crops"), facts.get("tta_flip")
+    crops, flip = card.tta_crops, card.tta_flip
     if crops:
         return ", averaged over five crops (corners and centre)" + (
             " and their mirrors." if flip else "."
@@ -68,46 +68,46 @@ def _averaged(facts: dict[str, Any]) -> str:
     return ", averaged with the mirrored face's." if flip else "."
 
 
-def _headline(facts: dict[str, Any]) -> list[str]:
+def _headline(card: ModelCard) -> list[str]:
     """The card's first lines: what the model is, and on what data, before anything else."""
-    data, classes = facts["data"], facts["classes"]
-    size = facts["image_size"]
+    data, classes = card.data, card.classes
+    size = card.image_size
     lines = [
-        f"# Model card: {facts['name']}",
+        f"# Model card: {card.name}",
         "",
-        f"A {len(classes)}-class facial-expression classifier (variant `{facts['variant']}`) on "
+        f"A {len(classes)}-class facial-expression classifier (variant `{card.variant}`) on "
         f"{size}x{size} grayscale face crops: {', '.join(classes)}.",
         "",
     ]
-    if data.get("real_faces"):
-        lines.append(f"**Trained on real faces**: {data['summary']}.")
+    if data.real_faces:
+        lines.append(f"**Trained on real faces**: {data.summary}.")
     else:
         lines.append(
-            f"**Trained on drawn faces** ({data['summary']}): **not for photos of people**. "
+            f"**Trained on drawn faces** ({data.summary}): **not for photos of people**. "
             "The numbers below describe drawn faces; retrain on real data (README: Real data) "
             "before any use on people."
         )
     return [*lines, ""]
 
 
-def _speed_lines(facts: dict[str, Any]) -> list[str]:
-    """How fast it classifies, as measured where it was built (facts["speed"], if any)."""
-    speed = facts.get("speed")
-    if not speed:
+def _speed_lines(card: ModelCard) -> list[str]:
+    """How fast it classifies, as measured where it was built (a shipped model's card)."""
+    speed = card.speed
+    if speed is None:
         return []
     return [
         "## Speed",
         "",
-        f"{speed['faces_per_s']:,} faces/s through `{speed['command']}` ({speed['faces']:,} "
-        f"faces, decoding included, after the model is loaded) on a {speed['machine']}, load "
-        f"average {speed['load_average'][0]:.2f}, {speed['measured']}.",
+        f"{speed.faces_per_s:,} faces/s through `{speed.command}` ({speed.faces:,} "
+        f"faces, decoding included, after the model is loaded) on a {speed.machine}, load "
+        f"average {speed.load_average[0]:.2f}, {speed.measured}.",
         "",
     ]
 
 
-def _distilled_lines(facts: dict[str, Any]) -> list[str]:
-    """A student's teacher, and what one view and int8 cost against it (facts["distilled"])."""
-    d = facts.get("distilled")
+def _distilled_lines(card: ModelCard) -> list[str]:
+    """A student's teacher, and what one view and int8 cost against it."""
+    d = card.distilled
     if not d:
         return []
     int8, val = d["int8"], d["int8"]["val"]
@@ -127,17 +127,17 @@ def _distilled_lines(facts: dict[str, Any]) -> list[str]:
     ]
 
 
-def render(facts: dict[str, Any]) -> str:
+def render(card: ModelCard) -> str:
     """MODEL_CARD.md from the facts: data, recipe, Table 2, per-class recall, calibration,
     limits, intended and forbidden uses, and how it was built."""
-    test, calib, classes = facts["test"], facts["calibration"], facts["classes"]
+    test, calib, classes = card.test, card.calibration, card.classes
     per_class = test["per_class"]
     support = {c: m["support"] for c, m in per_class.items()}
     minority = min(support, key=support.get)
     weakest = min(per_class, key=lambda c: per_class[c]["recall"])
     macro, micro = test["macro"], test["micro"]
     lines = [
-        *_headline(facts),
+        *_headline(card),
         "## Files",
         "",
         "- `model.pt`: PyTorch weights, settings and temperature (load with "
@@ -146,20 +146,20 @@ def render(facts: dict[str, Any]) -> str:
         "`classes`, `image_size`, `input_scaling`, `temperature`, `tta_flip`, `tta_crops`, `crop`.",
         *(
             ["- `model.int8.onnx`: the same in int8 (what `expressions predict` runs by default)."]
-            if facts.get("distilled", {}).get("int8", {}).get("kept")
+            if (card.distilled or {}).get("int8", {}).get("kept")
             else []
         ),
         f"- `{FACTS}`: every fact of this card, as JSON.",
-        f"- Input: {facts['input']}. Output: logits; probabilities = softmax(logits / temperature)"
-        + _averaged(facts),
+        f"- Input: {card.input}. Output: logits; probabilities = softmax(logits / temperature)"
+        + _averaged(card),
         "",
-        *_data_lines(facts["data"], classes),
+        *_data_lines(card.data, classes),
         "",
         "## Training recipe",
         "",
-        f"Model: `{json.dumps(facts['recipe']['model'])}`",
+        f"Model: `{json.dumps(card.recipe['model'])}`",
         "",
-        f"Training: `{json.dumps(facts['recipe']['train'])}`",
+        f"Training: `{json.dumps(card.recipe['train'])}`",
         "",
         f"## Table 2 on the test split ({test['images']} images)",
         "",
@@ -213,14 +213,14 @@ def render(facts: dict[str, Any]) -> str:
         f"- The minority class is {minority} ({support[minority]} test images); "
         f"the lowest recall is {weakest} ({per_class[weakest]['recall']:.3f}). Expect it to be "
         "missed more often than the others.",
-        f"- Trained on {facts['image_size']} px grayscale crops of mostly frontal faces: profile "
+        f"- Trained on {card.image_size} px grayscale crops of mostly frontal faces: profile "
         "views, occlusion, extreme lighting and very small faces (< 20 px) are out of distribution.",
         f"- {len(classes)} classes: any other expression is forced into one of them.",
         "",
     ]
-    lines += _speed_lines(facts) + _distilled_lines(facts)
-    if facts.get("licence"):
-        lines += ["## Licence", "", facts["licence"], ""]
+    lines += _speed_lines(card) + _distilled_lines(card)
+    if card.licence:
+        lines += ["## Licence", "", card.licence, ""]
     lines += [
         "## Intended use",
         "",
@@ -236,7 +236,7 @@ def render(facts: dict[str, Any]) -> str:
         "",
         "## How it was built",
         "",
-        facts.get("built", "`dvc repro release` in this project's DVC pipeline."),
+        card.built or "`dvc repro release` in this project's DVC pipeline.",
         "",
     ]
     return "\n".join(lines)

@@ -15,19 +15,19 @@ import numpy as np
 import torch
 
 from expressions.core.atomic import atomic_path
+from expressions.training.model_file import read_model_file, write_model_file
 
 SMALL = 1024  # values: tensors smaller than this stay float32 (BatchNorm statistics, biases)
 
 
 def compact_model_file(source: Path, target: Path) -> None:
     """model.pt with its large float32 weights as float16 (read back by model_file.load_model)."""
-    saved = torch.load(source, map_location="cpu", weights_only=True)
+    saved = read_model_file(source)
     saved["state_dict"] = {
         k: v.half() if v.dtype == torch.float32 and v.numel() >= SMALL else v
         for k, v in saved["state_dict"].items()
     }
-    with atomic_path(target) as tmp:
-        torch.save(saved, tmp)
+    write_model_file(target, saved)
 
 
 def compact_onnx(source: Path, target: Path) -> None:

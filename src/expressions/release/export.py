@@ -49,7 +49,7 @@ def export_onnx(loaded: LoadedModel, target: Path) -> None:
             "temperature": repr(float(temperature)),
             "tta_flip": "true" if variant.train.tta_flip else "false",
             "tta_crops": "true" if variant.train.tta_crops else "false",
-            "crop": repr(float(variant.train.crop)),
+            "crop": repr(float(variant.train.tta_crop)),
             "variant": variant.name,
             "output": "logits; probabilities = softmax(logits / temperature)",
         }

@@ -46,8 +46,8 @@ class Chosen:
 
 
 def _release_is_real() -> bool:
-    facts = read_facts(RELEASE)
-    return bool(facts and facts.get("data", {}).get("real_faces"))
+    card = read_facts(RELEASE)
+    return bool(card and card.data.real_faces)
 
 
 def default_model() -> tuple[Path, str]:

@@ -19,6 +19,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from expressions.config.runtime import RuntimeSpec
 from expressions.training.device import pick_device
 
 
@@ -30,6 +31,8 @@ class Runtime:
     rank: int = 0
     world: int = 1
     local_world: int = 1  # processes on this machine, which share its cores
+    threads: int = 0  # params.yaml runtime.threads: torch CPU threads, 0 = one per core
+    workers: int = 0  # runtime.workers: data-loader processes, 0 = batches built in this one
 
     @property
     def main(self) -> bool:
@@ -44,14 +47,15 @@ class Runtime:
 
 
 @contextmanager
-def launch(device_name: str) -> Iterator[Runtime]:
+def launch(knobs: RuntimeSpec) -> Iterator[Runtime]:
     """The Runtime torchrun's environment describes; a plain `python` run is one process."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
+    threads, workers = knobs.threads, knobs.workers
     if world == 1:
-        yield Runtime(pick_device(device_name))
+        yield Runtime(pick_device(knobs.device), threads=threads, workers=workers)
         return
     local_rank = int(os.environ["LOCAL_RANK"])
-    device = pick_device(device_name, local_rank)
+    device = pick_device(knobs.device, local_rank)
     dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     try:
         yield Runtime(
@@ -59,6 +63,8 @@ def launch(device_name: str) -> Iterator[Runtime]:
             rank=dist.get_rank(),
             world=world,
             local_world=int(os.environ.get("LOCAL_WORLD_SIZE", "1")),
+            threads=threads,
+            workers=workers,
         )
     finally:
         dist.destroy_process_group()

@@ -143,7 +143,7 @@ def train_epoch(s: Setup, x: torch.Tensor, y: torch.Tensor, epoch: int) -> dict[
     order = batches.epoch_order(y.numpy(), spec.seed, epoch, spec.balance)
     steps = batches.global_batches(order, spec.batch_size)
     shards = [b[rt.shard(len(b))] for b in steps]
-    stream = batches.batch_stream(x, y, shards, spec.workers, pin=rt.device.type == "cuda")
+    stream = batches.batch_stream(x, y, shards, rt.workers, pin=rt.device.type == "cuda")
     bar = tqdm(
         zip(steps, stream, strict=True),
         total=len(steps),
@@ -239,8 +239,8 @@ def train(
     check_data(variant, merged)
     spec = variant.train
     device.make_deterministic()
-    rt = runtime or Runtime(device.pick_device(spec.device))
-    device.set_threads(spec.threads, rt.local_world)
+    rt = runtime or Runtime(device.pick_device("auto"))
+    device.set_threads(rt.threads, rt.local_world)
     (x_train, y_train), (x_val, y_val) = merged.part("train"), merged.part("val")
     if soft is not None:
         x_train, y_train = soft.x, soft.y

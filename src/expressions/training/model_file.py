@@ -55,6 +55,12 @@ def save_model(
         saved["temperature"] = temperature
     if origins is not None:
         saved["origins"] = dict(origins)
+    write_model_file(path, saved)
+
+
+def write_model_file(path: Path | str, saved: dict[str, Any]) -> None:
+    """The one writer of model.pt (save_model, and release's float16 copy of a read file):
+    written to a temporary name and renamed into place."""
     with atomic_path(path) as tmp:
         torch.save(saved, tmp)
 
