@@ -45,7 +45,7 @@ check: $(VENV)/.installed  ## check -S changes before dvc exp run: make check S=
 	@$(RUN) python -m expressions.config.check $(S)
 
 compare: $(VENV)/.installed  ## experiments side by side: changed params, test accuracy per variant
-	@$(RUN) python benchmarks/compare.py
+	@$(RUN) python tools/compare.py
 
 bench: $(VENV)/.installed  ## speed of cleaning, training and predicting against plain reference loops
 	$(RUN) python benchmarks/bench.py
@@ -56,7 +56,7 @@ bench: $(VENV)/.installed  ## speed of cleaning, training and predicting against
 
 fer2013-model: $(VENV)/.installed  ## retrain the shipped ten-view FER2013 model: make fer2013-model FER2013=path/to/fer2013.zip
 	@test -n "$(FER2013)" || { echo "error: give FER2013=path/to/fer2013.zip (README: Real faces)"; exit 1; }
-	$(RUN) python benchmarks/fer2013_model.py "$(FER2013)"
+	$(RUN) python tools/fer2013_model.py "$(FER2013)"
 
 fer2013-fast: $(VENV)/.installed  ## distil the shipped fast model from the ten-view one: make fer2013-fast FER2013=path/to/fer2013.zip
 	@test -n "$(FER2013)" || { echo "error: give FER2013=path/to/fer2013.zip (README: Real faces)"; exit 1; }

@@ -1,10 +1,9 @@
-"""benchmarks/real.py: the params it writes for FER2013 are ones the pipeline accepts, and its
+"""tools/real.py: the params it writes for FER2013 are ones the pipeline accepts, and its
 table says what each variant scored. (Running it needs the real data; the suite must not.)"""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,11 +12,10 @@ from PIL import Image
 
 from expressions.config import load_params, write_yaml
 from expressions.data.sources import scan
+from helpers.tools import tool
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-import real  # noqa: E402
+real = tool("real")
 
 
 @pytest.mark.parametrize("classes", [4, 7])
@@ -107,7 +105,7 @@ def test_set_changes_params_for_every_variant_but_a_variant_override_wins(tmp_pa
 
 
 def test_the_challenges_csv_becomes_the_folder_layout_the_pipeline_reads(tmp_path):
-    import fer2013_images
+    fer2013_images = tool("fer2013_images")
 
     faces = [np.full(48 * 48, 10 * i, np.uint8) for i in range(3)]
     rows = [(3, faces[0], "Training"), (6, faces[1], "PublicTest"), (0, faces[2], "PrivateTest")]

@@ -1,4 +1,4 @@
-"""benchmarks/recipe_search.py: recipes from a file, trained in parallel processes on any
+"""tools/recipe_search.py: recipes from a file, trained in parallel processes on any
 project's params and merged data, scored on validation and written as they finish."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from helpers.builders import quadrants
 from helpers.e2e import tiny_params
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "benchmarks" / "recipe_search.py"
+SCRIPT = ROOT / "tools" / "recipe_search.py"
 
 
 def search(tmp_path: Path, recipes: dict, *args: str) -> subprocess.CompletedProcess:

@@ -5,7 +5,7 @@ bootstrap 95 % interval) and its faces/s through `expressions predict --detector
                                   [--out bench-results/fer2013-curve]
 
 PROJECT is a scratch project that merged FER2013 (tools/fer2013_fast.py --keep DIR, or
-benchmarks/real.py --keep DIR): its test split is scored. Each FILE is a model.onnx; a ten-view
+tools/real.py --keep DIR): its test split is scored. Each FILE is a model.onnx; a ten-view
 file is also measured at one view (the whole face) and two (with its mirror), by its metadata,
 and each is quantized to int8 (static, calibrated on val faces) and measured again. Speed: the
 first N test faces written as PNG files, read and classified by predict() as the command runs

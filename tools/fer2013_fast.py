@@ -5,7 +5,7 @@ validation accuracy within the student's int8_tolerance.
     python tools/fer2013_fast.py PATH [--teacher FILE] [--copies N] [--epochs N]
                                       [--input-size PX] [--keep DIR] [--out DIR]
 
-PATH is FER2013 in the folder layout (a zip or a folder, as for benchmarks/fer2013_model.py). In
+PATH is FER2013 in the folder layout (a zip or a folder, as for tools/fer2013_model.py). In
 a scratch copy of the repository the pipeline runs FER2013's seven classes up to `dvc repro
 distill@fast` (params.yaml `distill.fast`: the teacher's labels for the training faces, then the
 student: README, Distillation). The student is then calibrated on val (a temperature, as the
@@ -28,7 +28,6 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import numpy as np  # noqa: E402
 from fer2013_model import LICENCE, description, machine  # noqa: E402

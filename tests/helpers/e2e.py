@@ -11,7 +11,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,9 +18,8 @@ from typing import Any
 from expressions.config import read_yaml, set_dotted, write_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from scratch import environment, scratch_project  # noqa: E402  (benchmarks/scratch.py)
+from expressions.config.scratch import environment, scratch_project  # noqa: E402
 
 VARIANTS = ("main", "variant1", "variant2", "tuned")
 DATASETS = ("rafdb", "oahega", "fed2023")

@@ -12,22 +12,29 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 from expressions.config.params import parse_params, read_yaml, set_dotted, yaml_value
 from expressions.core import paths
 from expressions.core.errors import ConfigError
 
 
+def setting(text: str) -> tuple[str, Any]:
+    """`model.kernel=4` (or DVC's `+model.kernel=4`) -> ("model.kernel", 4), the value read as
+    YAML as `dvc exp run -S` reads it, or one sentence why not."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.lstrip("+"):
+        raise ConfigError(f"{text!r} is not KEY=VALUE, e.g. model.kernel=4")
+    try:
+        return key.lstrip("+"), yaml_value(value)
+    except ValueError as err:
+        raise ConfigError(f"{key}: {err}") from None
+
+
 def changed(raw: dict, settings: list[str]) -> dict:
-    """params.yaml's mapping with each `KEY=VALUE` (or DVC's `+KEY=VALUE`) set, values as YAML."""
+    """params.yaml's mapping with each `KEY=VALUE` (or DVC's `+KEY=VALUE`) set."""
     for text in settings:
-        key, sep, value = text.partition("=")
-        if not sep or not key.lstrip("+"):
-            raise ConfigError(f"{text!r} is not KEY=VALUE, e.g. model.kernel=4")
-        try:
-            set_dotted(raw, key.lstrip("+"), yaml_value(value))
-        except ValueError as err:
-            raise ConfigError(f"{key}: {err}") from None
+        set_dotted(raw, *setting(text))
     return raw
 
 

@@ -1,7 +1,7 @@
 """Experiments side by side in under 100 columns: each experiment's changed params beside every
 variant's test accuracy (the mean over its seeds, with the sd when there are several).
 
-    python benchmarks/compare.py [--width 100]      # or: make compare
+    python tools/compare.py [--width 100]      # or: make compare
 
 `dvc exp show --only-changed` holds everything, dependency hashes and every metric included, and
 runs far past a terminal; this reads its JSON and keeps what a comparison needs.

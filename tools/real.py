@@ -1,6 +1,6 @@
 """The pipeline on real faces: FER2013 through the project's own stages, every shipped variant.
 
-    python benchmarks/real.py PATH [--classes 4|7] [--variants main tuned ...] [--epochs N]
+    python tools/real.py PATH [--classes 4|7] [--variants main tuned ...] [--epochs N]
                               [--seeds N] [--variant NAME=YAML ...] [--set KEY=VALUE ...] [--add]
 
 PATH is FER2013 in the generic folder layout (`fer2013/<split>/<label>/<name>.jpg`), as a zip or
@@ -34,11 +34,11 @@ import time
 from datetime import date
 from pathlib import Path
 
-from scratch import environment, scratch_project  # benchmarks/scratch.py, beside this script
-
 from expressions.analysis.report import comparisons
 from expressions.analysis.seeds import read_headline
 from expressions.config import load_params, read_yaml, set_dotted, yaml_value
+from expressions.config.check import setting
+from expressions.config.scratch import environment, scratch_project
 from expressions.core import paths
 from expressions.core.errors import ConfigError
 from expressions.training.device import amp_dtype, pick_device, precision_name
@@ -191,11 +191,11 @@ def parse_variant(text: str) -> tuple[str, dict]:
 
 
 def parse_setting(text: str) -> tuple[str, object]:
-    """`train.amp=bf16` -> ("train.amp", "bf16"), the value read as YAML, or one sentence why not."""
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise SystemExit(f"error: --set takes KEY=VALUE, e.g. train.amp=bf16, not {text!r}")
-    return key, yaml_value(value)
+    """`train.amp=bf16` -> ("train.amp", "bf16"), read as `dvc exp run -S` reads it."""
+    try:
+        return setting(text)
+    except ConfigError as err:
+        raise SystemExit(f"error: --set takes KEY=VALUE, e.g. train.amp=bf16: {err}") from None
 
 
 def spread(value: float, sd: float | None, seeds: int) -> str:

@@ -1,6 +1,7 @@
 """A scratch copy of this project: a fresh git + DVC repository holding its pipeline, as a clone
-would, with the params given. benchmarks/real.py runs FER2013 in one; the end-to-end tests
-(tests/helpers/e2e.py) build theirs with it too.
+would, with the params given. tools/real.py runs FER2013 in one; the end-to-end tests
+(tests/helpers/e2e.py) build theirs with it too. It copies a source checkout (the folder holding
+dvc.yaml above src/), so it works from a clone, not from an installed wheel.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from expressions.config.params import write_yaml
+
+ROOT = Path(__file__).resolve().parents[3]  # src/expressions/config/ -> the checkout
 # What a clone holds that the pipeline and its make targets use (tests and docs stay behind).
 PROJECT_FILES = ("dvc.yaml", "params.yaml", "stages", "src", ".gitignore", "Makefile")
-PROJECT_FILES += ("benchmarks", "requirements.txt", "pyproject.toml")
+PROJECT_FILES += ("benchmarks", "tools", "requirements.txt", "pyproject.toml")
 BIN = Path(sys.executable).parent
 
 
@@ -31,8 +34,8 @@ def environment() -> dict[str, str]:
 def scratch_project(path: Path, params: dict, email: str = "scratch@localhost") -> None:
     """Copy the pipeline into `path` (which may exist, empty), write `params`, and commit it in a
     new git + DVC repository whose plots render offline."""
-    from expressions.config import write_yaml
-
+    if not (ROOT / "dvc.yaml").is_file():
+        raise RuntimeError(f"{ROOT} is not a source checkout of this project (no dvc.yaml)")
     for name in PROJECT_FILES:
         source, target = ROOT / name, path / name
         if source.is_dir():

@@ -1,11 +1,11 @@
 """FER2013 as the Kaggle challenge ships it (fer2013.csv) -> the folder layout the pipeline reads.
 
-    python benchmarks/fer2013_images.py fer2013.csv DIR      # writes DIR/fer2013/<split>/<label>/
+    python tools/fer2013_images.py fer2013.csv DIR      # writes DIR/fer2013/<split>/<label>/
 
 The challenge's CSV holds one face per row: `emotion` (0-6), `pixels` (2,304 gray values of a
 48x48 face) and `Usage` (Training, PublicTest, PrivateTest). Each row becomes a lossless PNG in
 `fer2013/{train,val,test}/{angry,disgust,fear,happy,sad,surprise,neutral}/<Usage>_<row>.png`,
-the layout of README's "Real data" (the `folder` source; benchmarks/real.py takes the folder or
+the layout of README's "Real data" (the `folder` source; tools/real.py takes the folder or
 a zip of it).
 """
 

@@ -1,14 +1,14 @@
 """How recipes are chosen: train each one, score it on VALIDATION, never on test.
 
-    python benchmarks/recipe_search.py [NAME ...] [--recipes FILE] [--params FILE]
+    python tools/recipe_search.py [NAME ...] [--recipes FILE] [--params FILE]
                                        [--data NPZ] [--processes N] [--out FILE]
 
 A recipe is a variant's overrides, as under `variants:` in params.yaml (`model:` and `train:`
 over the base sections), run once: its `train.seed` names the run's seed (default: the first of
 train.seeds). Without --recipes, the built-in grid below over `main` on the default
 synthetic data (needs data/merged/dataset.npz: run `make repro` or `dvc repro merge` first; about
-5 minutes on 2 CPU cores). With --recipes benchmarks/recipes/fer2013.yaml and the scratch project
-that `benchmarks/real.py --keep DIR` leaves (--params DIR/params.yaml --data
+5 minutes on 2 CPU cores). With --recipes tools/recipes/fer2013.yaml and the scratch project
+that `tools/real.py --keep DIR` leaves (--params DIR/params.yaml --data
 DIR/data/merged/dataset.npz), the search on FER2013 that chose `tuned` and `pretrained`.
 
 Selection uses the validation split alone; the test split is left for the pipeline's evaluate

@@ -1,13 +1,13 @@
 """The accurate (ten-view) FER2013 model that ships with the package, rebuilt by the project's own
 pipeline; tools/fer2013_fast.py distils the fast default from it.
 
-    python benchmarks/fer2013_model.py PATH [--recipe FILE] [--keep DIR] [--out DIR]
+    python tools/fer2013_model.py PATH [--recipe FILE] [--keep DIR] [--out DIR]
     make fer2013-model FER2013=PATH
 
 PATH is FER2013 in the folder layout (`fer2013/{train,val,test}/<label>/*.jpg`: the challenge's
 Training, PublicTest and PrivateTest), a zip or a folder. In a scratch copy of the repository
-(benchmarks/scratch.py) the pipeline runs with FER2013's seven classes as its only dataset and
-one variant, `fer2013` (the recipe in benchmarks/recipes/fer2013_model.yaml), up to `dvc repro
+(src/expressions/config/scratch.py) the pipeline runs with FER2013's seven classes as its only dataset and
+one variant, `fer2013` (the recipe in tools/recipes/fer2013_model.yaml), up to `dvc repro
 release`: download, clean, merge (exact duplicates and near copies of training faces out of
 val and test), train, test, evaluate, release (temperature fitted on val, model card). The
 release goes to src/expressions/models/fer2013-accurate/ with its weights stored as float16 (half the
@@ -27,10 +27,10 @@ import time
 from datetime import date
 from pathlib import Path
 
-from real import CLASSES, kept_project, real_params, run  # benchmarks/real.py, beside this
-from scratch import ROOT  # benchmarks/scratch.py
+from real import CLASSES, kept_project, real_params, run  # tools/real.py, beside this
 
 from expressions.config import read_yaml
+from expressions.config.scratch import ROOT
 from expressions.core import paths
 from expressions.core.atomic import atomic_path
 from expressions.release.card import FACTS, ModelCard, with_build_facts
@@ -38,7 +38,7 @@ from expressions.release.card_markdown import write_card
 from expressions.release.compact import compact_model_file, compact_onnx
 
 NAME = "fer2013"
-RECIPE = ROOT / "benchmarks" / "recipes" / "fer2013_model.yaml"
+RECIPE = ROOT / "tools" / "recipes" / "fer2013_model.yaml"
 OUT = ROOT / "src" / "expressions" / "models" / "fer2013-accurate"  # the ten-view model
 LICENCE = (
     'FER2013 (Goodfellow et al., ICML 2013 workshop "Challenges in Representation Learning", '
@@ -73,7 +73,7 @@ def package(project: Path, out: Path, command: str, minutes: float) -> ModelCard
         name=f"expressions-{out.name}",
         description=description(card),
         licence=LICENCE,
-        built=f"`{command}` (benchmarks/fer2013_model.py): the project's own pipeline, "
+        built=f"`{command}` (tools/fer2013_model.py): the project's own pipeline, "
         f"{minutes:.0f} minutes on a {machine()}, {date.today().isoformat()}.",
     )
     with atomic_path(out) as tmp:
