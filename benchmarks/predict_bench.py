@@ -56,6 +56,7 @@ from expressions.serving.choose import (  # noqa: E402
 from expressions.serving.classifier import load_file  # noqa: E402
 from expressions.serving.detect import crop, make_detector, whole_image  # noqa: E402
 from expressions.serving.predict import predict  # noqa: E402
+from expressions.serving.speed import faces_per_s  # noqa: E402
 from expressions.training.model import build_model  # noqa: E402
 from expressions.training.model_file import load_model, save_model  # noqa: E402
 from helpers.photos import PATCH, background, iou, paste_faces  # noqa: E402
@@ -149,16 +150,11 @@ def shipped_rates(faces: list[Path], repeats: int) -> dict[str, dict]:
         chosen = choose_model(name)
         classifier = load_file(chosen.path)
         subset = faces if len(getattr(classifier, "views", [0])) == 1 else faces[:SLOW_MODEL_FACES]
-
-        def run(model=classifier, subset=subset) -> int:
-            return sum(len(r) for _, r in predict(subset, model, whole_image, progress=False))
-
-        rates = [timed(run) for _ in range(repeats)]
         out[name] = {
             "file": str(chosen.path.relative_to(shipped_model(name))),
             "views": len(getattr(classifier, "views", [0])),
             "faces": len(subset),
-            "faces_per_s": round(statistics.median(rates), 1),
+            "faces_per_s": round(faces_per_s(classifier, subset, repeats), 1),
         }
     return out
 

@@ -12,14 +12,12 @@ from expressions.data.dataset import load_merged
 
 
 def main(argv: list[str]) -> None:
-    parser = cli.parser(__doc__)
-    parser.add_argument("variant", help="a variant named in params.yaml variants")
-    parser.add_argument("--run-seed", type=int, default=0, help="the run to draw (default 0)")
+    parser = cli.run_parser(__doc__)
     parser.add_argument(
-        "--seed", type=int, default=0, help="picks the feature-map images (default 0)"
+        "--pick", type=int, default=0, help="the draw of the feature-map images (default 0)"
     )
     args = parser.parse_args(argv)
-    name, run = args.variant, args.run_seed
+    name, run = args.variant, args.seed
     weights, csv = paths.model(name, run), paths.run_predictions(name, run)
     for path, stage in (
         (paths.DATASET, "merge"),
@@ -34,7 +32,7 @@ def main(argv: list[str]) -> None:
 
     out = paths.PLOTS / name
     model = load_model(weights, device="cpu").model
-    written = analyze(name, model, merged, predictions, out, seed=args.seed)
+    written = analyze(name, model, merged, predictions, out, seed=args.pick)
     print(f"analyze: wrote {len(written)} files to {out}")
 
 

@@ -31,7 +31,7 @@ def main(argv: list[str]) -> None:
     )
     write_json(paths.test_metrics(name), headline)
     write_json(paths.tables(name), tables)
-    first = runs[variant.train.seeds[0]][1]
+    first = runs[variant.train.first_seed][1]
     write_text(
         paths.PLOTS / name / "confusion.csv", first[["actual", "predicted"]].to_csv(index=False)
     )

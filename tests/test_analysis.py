@@ -211,7 +211,7 @@ def test_analyze_stage_draws_the_runs_model_and_predictions(tmp_path, monkeypatc
     save_model(tmp_path / paths.model("main", 1), model, variant)
     monkeypatch.chdir(tmp_path)
     stage = load_stage("analyze")
-    stage.main(["main", "--run-seed", "1"])
+    stage.main(["main", "--seed", "1"])
     assert png_size(tmp_path / "plots" / "main" / "feature_maps.png") == (1590, 620)  # 3 blocks
     with pytest.raises(AnalysisError, match=r"run `dvc repro train@variant1-0` first"):
         stage.main(["variant1"])

@@ -17,10 +17,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +30,7 @@ from expressions.core import paths
 from expressions.data.dataset import load_merged
 from expressions.release.onnx_model import OnnxClassifier
 from expressions.release.quantize import quantize_int8
-from expressions.serving.detect import whole_image
-from expressions.serving.predict import predict
+from expressions.serving.speed import faces_per_s
 
 VIEWS = {1: ("false", "false"), 2: ("true", "false"), 10: ("true", "true")}  # flip, crops
 
@@ -50,16 +47,6 @@ def with_views(source: Path, target: Path, views: int) -> None:
     onnx.save(proto, str(target))
 
 
-def faces_per_s(model: Path, files: list[Path], repeats: int = 3) -> float:
-    classifier = OnnxClassifier.load(model)
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        rows = sum(len(r) for _, r in predict(files, classifier, whole_image, progress=False))
-        rates.append(rows / (time.perf_counter() - start))
-    return statistics.median(rates)
-
-
 def point(model: Path, x: np.ndarray, y: np.ndarray, files: list[Path]) -> dict:
     classifier = OnnxClassifier.load(model)
     predicted = classifier.proba(x).argmax(1)
@@ -70,7 +57,7 @@ def point(model: Path, x: np.ndarray, y: np.ndarray, files: list[Path]) -> dict:
         "accuracy": round(float((predicted == y).mean()), 4),
         "interval": [round(low, 4), round(high, 4)],
         "faces_per_s": round(
-            faces_per_s(model, files[: 400 if len(classifier.views) > 1 else None])
+            faces_per_s(classifier, files[: 400 if len(classifier.views) > 1 else None], 3)
         ),
     }
 

@@ -55,8 +55,7 @@ from expressions.release.onnx_model import OnnxClassifier  # noqa: E402
 from expressions.release.quantize import int8_model  # noqa: E402
 from expressions.release.reliability import reliability_diagram  # noqa: E402
 from expressions.serving.classifier import load_file  # noqa: E402
-from expressions.serving.detect import whole_image  # noqa: E402
-from expressions.serving.predict import predict  # noqa: E402
+from expressions.serving.speed import faces_per_s as faces_per_s_of  # noqa: E402
 from expressions.training.model_file import load_model, save_model  # noqa: E402
 
 STUDENT = "fast"
@@ -87,13 +86,9 @@ def faces_per_s(model: Path, faces: np.ndarray, folder: Path) -> Speed:
     for i, face in enumerate(faces):
         files.append(folder / f"{i:05d}.png")
         Image.fromarray(face).save(files[-1])
-    classifier = load_file(model)
-    start = time.perf_counter()
-    rows = sum(len(r) for _, r in predict(files, classifier, whole_image, progress=False))
-    seconds = time.perf_counter() - start
     return Speed(
-        faces_per_s=round(rows / seconds),
-        faces=rows,
+        faces_per_s=round(faces_per_s_of(load_file(model), files)),
+        faces=len(files),
         load_average=[round(x, 2) for x in os.getloadavg()],
         machine=machine(),
         command="expressions predict <a folder of the test faces as PNG> --detector none",

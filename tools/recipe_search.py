@@ -66,7 +66,7 @@ def score(name: str, overrides: dict, params_file: Path, data: Path, threads: in
     """Train one recipe and score it on validation (runs in a worker process)."""
     params = load_params(params_file)
     train_overrides = {**overrides.get("train", {})}
-    seed = train_overrides.pop("seed", params.train.seeds[0])  # a recipe is one run: its seed
+    seed = train_overrides.pop("seed", params.train.first_seed)  # a recipe is one run: its seed
     params.variants[name] = {**overrides, "train": train_overrides}
     variant = params.variant(name).with_seed(seed)  # validated as a variant in params.yaml
     merged = load_merged(data)

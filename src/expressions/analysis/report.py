@@ -24,6 +24,7 @@ from expressions.analysis.report_markdown import (
     render_markdown,
 )
 from expressions.analysis.seeds import compare, read_headline, read_run
+from expressions.config.model import first_seed
 from expressions.core import paths
 from expressions.core.atomic import write_json, write_text
 from expressions.core.errors import AnalysisError
@@ -175,7 +176,7 @@ def build_report(
     root = Path(root)
     if not variants:
         raise AnalysisError("name at least one variant to report on")
-    sections = {v: variant_section(root, v, seeds[0]) for v in variants}
+    sections = {v: variant_section(root, v, first_seed(seeds)) for v in variants}
     data = _read_json(root / paths.DATA_TOTALS, "merge")
     classes = sections[variants[0]]["classes"]
     return {

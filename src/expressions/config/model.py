@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 
 from expressions.config.fields import bounded, build, choice, per_run
@@ -15,6 +16,13 @@ from expressions.core.errors import ConfigError
 from expressions.data.views import View, views
 
 BUILT_IN_ARCHS = ("study", "efficientnet_lite0")  # the rest come from torchvision
+
+
+def first_seed(seeds: Sequence[int]) -> int:
+    """The run that stands for its variant wherever one run is drawn or shipped (figures, the
+    confusion plot, ONNX, the release): the first of train.seeds, which dvc.yaml writes
+    `${train.seeds.0}` because DVC must know those paths before any script runs."""
+    return seeds[0]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,6 +117,10 @@ class TrainSpec:
     mixup: float = bounded(0.0, 10.0, default=0.0)  # Beta(a, a) blend of image pairs; 0 = off
     cutmix: float = bounded(0.0, 10.0, default=0.0)  # Beta(a, a) pasted box; 0 = off
     backbone_lr: float = bounded(0.0, 1.0, default=1.0)  # x train.lr for a pretrained backbone
+
+    @property
+    def first_seed(self) -> int:
+        return first_seed(self.seeds)
 
     def check(self, model: ModelSpec, where: str) -> None:
         """Seeds that name distinct runs; only a pretrained backbone has a learning rate of its

@@ -40,12 +40,18 @@ def parser(doc: str | None) -> argparse.ArgumentParser:
     )
 
 
-def run_arguments(doc: str | None, argv: list[str]) -> tuple[str, int]:
-    """(variant, seed) of a stage that works on one run: `<variant> [--seed N]`."""
+def run_parser(doc: str | None) -> argparse.ArgumentParser:
+    """A stage that works on one run, named the one way every stage names it: `<variant>
+    --seed N` (the run train@<variant>-<N> made)."""
     made = parser(doc)
     made.add_argument("variant", help="a variant named in params.yaml variants")
     made.add_argument("--seed", type=int, default=0, help="the run's seed (default 0)")
-    args = made.parse_args(argv)
+    return made
+
+
+def run_arguments(doc: str | None, argv: list[str]) -> tuple[str, int]:
+    """(variant, seed) of a stage that works on one run."""
+    args = run_parser(doc).parse_args(argv)
     return args.variant, args.seed
 
 

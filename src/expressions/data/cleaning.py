@@ -10,7 +10,6 @@ Memory stays bounded whatever the inputs: each image's pixel count is read from 
 
 from __future__ import annotations
 
-import warnings
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from expressions.data.images import clean_files
+from expressions.data.images import clean_files, header_size
 from expressions.data.limits import MAX_MEGAPIXELS
 from expressions.data.sources import scan
 
@@ -85,19 +84,17 @@ def oversized(path: Path, megapixels: float) -> str | None:
     limit = megapixels * 1_000_000
     why = "is more than data.limits.megapixels ({:g}); raise it to keep this image"
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                width, height = image.size
-                pixels = width * height
-                if pixels <= limit:
-                    pixels *= getattr(image, "n_frames", 1)
+        size = header_size(path)
+        if size is not None and size[0] * size[1] <= limit:
+            size = header_size(path, frames=True)
     except Image.DecompressionBombError:  # PIL's own ceiling, far above ours: too large anyway
         return f"over {2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6:.0f} megapixels " + why.format(
             megapixels
         )
-    except Exception:  # not identifiable here (many error types): the decoder says why
+    if size is None:  # not identifiable here: the decoder says why
         return None
+    width, height, count = size
+    pixels = width * height * count
     if pixels <= limit:
         return None
     frames = pixels // max(width * height, 1)

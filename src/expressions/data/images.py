@@ -9,10 +9,12 @@ training and prediction cannot drift apart.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -47,6 +49,23 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     if image.ndim == 2:
         return util.img_as_float(image)
     raise UnreadableImage(f"unsupported image shape {image.shape}")
+
+
+def header_size(source: Path | str | BinaryIO, frames: bool = False) -> tuple[int, int, int] | None:
+    """(width, height, frames) from the file's header, nothing decoded; None where Pillow cannot
+    identify the file (the decoder then says why). Raises Image.DecompressionBombError past
+    Pillow's own ceiling, far above any limit of ours. `frames` counts a GIF's frames (it
+    decodes to all of them at once), which walks the file: asked for only where it matters."""
+    try:
+        with warnings.catch_warnings():  # Pillow warns past its own limit: ours are lower
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(source) as image:
+                width, height = image.size
+                return width, height, getattr(image, "n_frames", 1) if frames else 1
+    except Image.DecompressionBombError:
+        raise
+    except Exception:  # Pillow raises many types for a file it cannot identify
+        return None
 
 
 def decode(path: Path | str) -> np.ndarray:

@@ -8,7 +8,6 @@ are given in the file's own pixels.
 
 from __future__ import annotations
 
-import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future
@@ -18,7 +17,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from expressions.data.images import UnreadableImage, decode_reduced, to_model_input
+from expressions.data.images import (
+    UnreadableImage,
+    decode_reduced,
+    header_size,
+    to_model_input,
+)
 from expressions.data.limits import MAX_MEGAPIXELS
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".webm", ".mkv"}
@@ -71,16 +75,12 @@ def expand(inputs: Sequence[str | Path]) -> Expanded:
 def oversized(path: Path, max_pixels: int) -> str:
     """Why a file is refused from its header alone ('' when it is not): over the pixel limit."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as opened:
-                width, height = opened.size
+        size = header_size(path)
     except Image.DecompressionBombError:
         return "refused: more pixels than can be decoded safely"
-    except Exception:  # not an image Pillow knows: decode() says why
+    if size is None or size[0] * size[1] <= max_pixels:  # unknown to Pillow: decode() says why
         return ""
-    if width * height <= max_pixels:
-        return ""
+    width, height, _ = size
     return (
         f"refused: {width}x{height} pixels ({width * height / 1e6:.3g} megapixels), over "
         f"--max-megapixels {max_pixels / 1e6:g}"
