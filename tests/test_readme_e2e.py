@@ -26,11 +26,14 @@ MARKED = re.compile(r"<!-- tested: ([\w-]+) -->\n```bash\n(.*?)```", re.S)
 BLOCKS = dict(MARKED.findall((ROOT / "README.md").read_text()))
 
 
-def run_block(project: Project, name: str, cwd: Path | None = None, **fill: str):
-    """One README block in bash -e, placeholders filled; the CompletedProcess."""
+def run_block(project: Project, name: str, cwd: Path | None = None, columns: int = 0, **fill: str):
+    """One README block in bash -e, placeholders filled (in a terminal `columns` wide, if
+    given); the CompletedProcess."""
     text = BLOCKS[name]
     for placeholder, value in fill.items():
         text = text.replace(placeholder, value)
+    if columns:
+        text = f"export COLUMNS={columns}\n{text}"
     done = project.run("bash", "-e", "-c", text, check=False, cwd=cwd or project.path)
     assert done.returncode == 0, f"README block {name!r} failed:\n{done.stdout}\n{done.stderr}"
     return done
@@ -47,8 +50,8 @@ def project(baseline, tmp_path_factory):
 
 def test_every_tested_block_is_in_the_readme():
     assert set(BLOCKS) == {
-        "check", "first-experiment", "one-variant", "compare", "way-back", "seeds", "registry",
-        "fetch",
+        "check", "first-experiment", "exp-show", "one-variant", "compare", "way-back", "seeds",
+        "registry", "fetch",
     }  # fmt: skip
 
 
@@ -60,6 +63,11 @@ def test_an_experiment_the_comparison_and_the_way_back(project):
     assert "Stage 'train@variant1-0' didn't change, skipping" in done.stdout
     diff = json.loads(project.dvc("metrics", "diff", "HEAD", "kernel4", "--json").stdout)
     assert "metrics/test/main.json" in diff
+    shown = run_block(project, "exp-show", columns=120).stdout  # a 120-column terminal
+    assert max(map(len, shown.splitlines())) <= 120 and "…" not in shown, shown
+    header = next(line for line in shown.splitlines() if "Experiment" in line).split()
+    assert {"main.acc", "main.f1", "tuned.acc", "model.kernel"} <= set(header), shown
+    assert not [h for h in header if "/" in h], shown  # no file paths, no dependency hashes
     run_block(project, "way-back")  # each experiment from the committed params, as the README says
     assert project.run("git", "status", "--porcelain").stdout.strip() == ""
     done = run_block(project, "one-variant")
