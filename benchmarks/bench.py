@@ -146,7 +146,7 @@ def bench_clean(paths: list[Path], repeats: int) -> tuple[dict[str, Any], np.nda
 def study_variant(classes: tuple[str, ...], epochs: int) -> VariantConfig:
     """params.yaml's `main` recipe on the benchmark's classes, on the CPU, all cores."""
     main = load_params(ROOT / "params.yaml").variant("main")
-    spec = dataclasses.replace(main.train, epochs=epochs, device="cpu", threads=0, workers=0)
+    spec = dataclasses.replace(main.train, epochs=epochs)  # runtime: Runtime(cpu), all cores
     return dataclasses.replace(main, classes=classes, image_size=SIZE, train=spec)
 
 
@@ -164,7 +164,7 @@ def merged_for_training(
 def project_epochs(variant: VariantConfig, merged: Merged) -> list[float]:
     """Images/s of each epoch of the project's own train(), as it records them."""
     with quiet():
-        trained = training.train(variant, merged)
+        trained = training.train(variant, merged, runtime=Runtime(torch.device("cpu")))
     return [h["images"] / h["seconds"] for h in trained.history]
 
 

@@ -14,9 +14,16 @@ import torch
 from expressions.config import parse_params
 from expressions.core.errors import ConfigError
 from expressions.data.dataset import Merged
+from expressions.data.views import views
 from expressions.release.export import export_onnx
 from expressions.release.onnx_model import OnnxClassifier
-from expressions.release.quantize import compare, int8_model, quantize_int8
+from expressions.release.quantize import (
+    CALIBRATION_FACES,
+    _calibration,
+    compare,
+    int8_model,
+    quantize_int8,
+)
 from expressions.training.distill import SoftTargets, fixed_copies, soft_loss_sum
 from expressions.training.loop import train
 from expressions.training.model_file import load_model
@@ -147,3 +154,17 @@ def test_an_int8_file_that_loses_more_than_the_tolerance_is_not_kept(tmp_path):
     assert (tmp_path / "a.onnx").exists() and kept.float32_accuracy == 1.0
     strict = int8_model(tmp_path / "model.onnx", tmp_path / "b.onnx", (x, labels), -1.0)
     assert not (tmp_path / "b.onnx").exists() and strict.loss > -1.0
+
+
+@pytest.mark.parametrize("flip, crops", [(False, False), (True, True)])
+def test_int8_calibrates_on_as_many_images_for_ten_views_as_for_one(flip, crops):
+    """onnxruntime holds every calibration activation in memory: ten views must not mean ten
+    times the images (a ten-view model's calibration ran out of memory that way)."""
+    faces = np.random.default_rng(0).integers(0, 256, (CALIBRATION_FACES, 48, 48), np.uint8)
+    shown = views(48, flip, crops, 0.9)
+    reader = _calibration(faces, shown)
+    images = 0
+    while (batch := reader.get_next()) is not None:
+        images += len(batch["pixels"])
+    assert len(shown) == (10 if crops else 1)
+    assert CALIBRATION_FACES - len(shown) < images <= CALIBRATION_FACES

@@ -13,8 +13,7 @@ from expressions.release.ensemble import ensemble_onnx
 from expressions.release.export import export_onnx
 from expressions.serving.classifier import OnnxClassifier
 from expressions.training.model_file import load_model
-from helpers.photos import save_tiny_model
-from test_export import faces
+from helpers.photos import face_crops, save_tiny_model
 
 ONE_VIEW = {"tta_flip": "false", "tta_crops": "false", "crop": "0.9"}
 
@@ -30,7 +29,7 @@ def test_the_ensemble_is_the_mean_of_its_members_calibrated_probabilities(tmp_pa
     a, size = member(tmp_path, "main", 0, 1.7)
     b, _ = member(tmp_path, "variant2", 1, 0.6)  # another network and temperature, same input
     ensemble_onnx([a, b], tmp_path / "ensemble.onnx", ONE_VIEW)
-    x = faces(12, size)
+    x = face_crops(12, size)
     members = [OnnxClassifier.load(p) for p in (a, b)]
     for m in members:
         m.views = m.views[:1]  # as the ensemble's metadata asks: one view

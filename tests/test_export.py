@@ -15,7 +15,6 @@ import pytest
 import torch
 from PIL import Image
 
-from expressions.data.images import to_model_input
 from expressions.data.views import apply, views
 from expressions.release.compact import compact_model_file, compact_onnx
 from expressions.release.export import INPUT_SCALING, export_onnx
@@ -23,22 +22,10 @@ from expressions.serving.classifier import OnnxClassifier
 from expressions.serving.torch_model import TorchClassifier
 from expressions.training.batches import as_input, as_view
 from expressions.training.model_file import load_model, save_model
+from helpers.photos import face_crops as faces
 from helpers.photos import group_photo, save_tiny_model, tiny_variant
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def faces(n: int, size: int, seed: int = 0) -> np.ndarray:
-    """uint8 [n, size, size] faces as the clean stage makes them, from the group photo's crops."""
-    image, boxes = group_photo()
-    rng = np.random.default_rng(seed)
-    out = []
-    for i in range(n):
-        x, y, w, h = boxes[i % len(boxes)]
-        dx, dy = rng.integers(-w // 5, w // 5 + 1, 2)
-        crop = image[max(0, y + dy) : y + dy + h, max(0, x + dx) : x + dx + w]
-        out.append(to_model_input(crop, size))
-    return np.stack(out)
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""train.processes: `dvc repro` / `dvc exp run` train data-parallel through PyTorch's launcher.
+"""runtime.processes: `dvc repro` / `dvc exp run` train data-parallel through PyTorch's launcher.
 
 On CPU over Gloo, as the README's "Several processes or GPUs" section types it: two workers give
 the weights one process gives (dropout off: its masks are drawn per rank), and a worker killed

@@ -95,8 +95,9 @@ def run(cwd: Path, cmd: list[str]) -> None:
 
 def precision(project: Path, variant: str) -> str:
     """What train.amp resolved to for this variant on this machine (auto: bf16 where native)."""
-    spec = load_params(project / "params.yaml").variant(variant).train
-    return precision_name(amp_dtype(spec.amp, pick_device(spec.device), verbose=False))
+    params = load_params(project / "params.yaml")
+    amp, device = params.variant(variant).train.amp, params.runtime.device
+    return precision_name(amp_dtype(amp, pick_device(device), verbose=False))
 
 
 def variant_result(project: Path, variant: str, seconds: float, seed: int) -> dict:

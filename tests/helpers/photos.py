@@ -16,6 +16,7 @@ from PIL import Image
 from skimage import data, transform
 
 from expressions.config import VariantConfig, parse_params
+from expressions.data.images import to_model_input
 from expressions.release.bundle import Calibration
 from expressions.release.card import CARD, card_facts
 from expressions.release.card_markdown import write_card
@@ -130,3 +131,16 @@ def write_model_card(folder: Path, name: str = "main", origin: str = "local") ->
     facts = card_facts(variant, metrics, calibration, origins, label_map, None, INPUT_SCALING)
     write_card(folder, facts)
     return folder / CARD
+
+
+def face_crops(n: int, size: int, seed: int = 0) -> np.ndarray:
+    """uint8 [n, size, size] faces as the clean stage makes them, from the group photo's crops."""
+    image, boxes = group_photo()
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        x, y, w, h = boxes[i % len(boxes)]
+        dx, dy = rng.integers(-w // 5, w // 5 + 1, 2)
+        crop = image[max(0, y + dy) : y + dy + h, max(0, x + dx) : x + dx + w]
+        out.append(to_model_input(crop, size))
+    return np.stack(out)

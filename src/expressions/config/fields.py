@@ -40,7 +40,7 @@ _KINDS = {  # annotation -> (accepts, what the message calls it)
         "a number",
     ),
     "str": (lambda v: isinstance(v, str), "a string"),
-    "int | str": (  # a count or 'auto' (train.processes)
+    "int | str": (  # a count or 'auto' (runtime.processes)
         lambda v: v == "auto" or (type(v) is int and v >= 1),
         "a whole number of processes (1 or more) or 'auto'",
     ),

@@ -41,13 +41,18 @@ class Int8Check:
 
 
 def _calibration(faces: np.ndarray, views: list) -> object:
-    """onnxruntime's reader: the calibration faces as every view the model averages over."""
+    """onnxruntime's reader: CALIBRATION_FACES images in all, shared out over the views the model
+    averages (each view its own faces), so a ten-view model calibrates on as many images as a
+    one-view one: onnxruntime keeps every activation of every image in memory while it does."""
     from onnxruntime.quantization import CalibrationDataReader
 
+    each = max(1, CALIBRATION_FACES // len(views))
+    shares = [(v, faces[k * each : (k + 1) * each]) for k, v in enumerate(views)]
+    shares = [(v, part if len(part) else faces[:each]) for v, part in shares]  # few faces: reuse
     batches = [
-        {"pixels": apply(faces[i : i + CALIBRATION_BATCH], v)}
-        for v in views
-        for i in range(0, len(faces), CALIBRATION_BATCH)
+        {"pixels": apply(part[i : i + CALIBRATION_BATCH], v)}
+        for v, part in shares
+        for i in range(0, len(part), CALIBRATION_BATCH)
     ]
 
     class Reader(CalibrationDataReader):
@@ -62,7 +67,8 @@ def _calibration(faces: np.ndarray, views: list) -> object:
 
 def quantize_int8(source: Path, target: Path, faces: np.ndarray) -> None:
     """`source` (float32 ONNX) -> `target` (int8 weights and activations), calibrated on `faces`
-    (uint8 [N, S, S]; the first CALIBRATION_FACES); metadata copied; written atomically."""
+    (uint8 [N, S, S]; the first CALIBRATION_FACES, shared out over the model's views); metadata
+    copied; written atomically."""
     import onnx
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -74,7 +80,7 @@ def quantize_int8(source: Path, target: Path, faces: np.ndarray) -> None:
         quantize_static(
             str(prepared),
             str(tmp),
-            _calibration(faces[:CALIBRATION_FACES], views),
+            _calibration(faces[:CALIBRATION_FACES], views),  # split over the views
             quant_format=QuantFormat.QDQ,
             per_channel=True,
             activation_type=QuantType.QUInt8,

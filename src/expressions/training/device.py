@@ -18,7 +18,7 @@ def pick_device(name: str, local_rank: int = 0) -> torch.device:
     cuda = torch.cuda.is_available()
     if name == "cuda" and not cuda:
         raise TrainingError(
-            "train.device is cuda but no CUDA GPU is visible; set it to auto or cpu"
+            "runtime.device is cuda but no CUDA GPU is visible; set it to auto or cpu"
         )
     if name == "cpu" or not cuda:
         return torch.device("cpu")

@@ -1,4 +1,4 @@
-"""train.processes > 1: the train stage restarts itself as N workers through PyTorch's launcher.
+"""runtime.processes > 1: the train stage restarts itself as N workers through PyTorch's launcher.
 
 `dvc repro` runs `python stages/train.py <variant>` as one process. To train data-parallel, that
 process hands the same command to torch.distributed's elastic launcher (what `torchrun` is built
@@ -24,7 +24,7 @@ from expressions.core.errors import TrainingError
 
 
 def worker_count(setting: int | str) -> int:
-    """train.processes as a number: 'auto' is one per visible GPU, or 1 without CUDA."""
+    """runtime.processes as a number: 'auto' is one per visible GPU, or 1 without CUDA."""
     if setting == "auto":
         return torch.cuda.device_count() if torch.cuda.is_available() else 1
     return int(setting)
