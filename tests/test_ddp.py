@@ -2,6 +2,7 @@
 same model as one process trained on the same data, up to float rounding."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ import pandas as pd
 import torch
 
 from expressions.analysis.evaluation import predict_split
+from expressions.config.runtime import RuntimeSpec
 from expressions.data.dataset import load_merged, save_merged
 from expressions.training.distributed import launch
 from expressions.training.loop import train
@@ -30,6 +32,7 @@ def test_two_gloo_processes_train_like_one_and_evaluate_alike(tmp_path):
     # Dropout off: its masks are drawn per rank, so only they would differ from one process.
     # Augmentation and class weights on: both must be cut from the same global batch.
     variant = tiny(dropout=0.0, epochs=2, augment=True, balance="weighted_loss")
+    shutil.copy(ROOT / "params.yaml", tmp_path)  # train and test read its runtime section
     (tmp_path / "configs").mkdir()
     (tmp_path / "configs" / "tiny.json").write_text(variant.shared_json())
     # 113 training images: the last global batch holds one, so rank 1's share of it is empty.
@@ -78,6 +81,6 @@ def test_two_gloo_processes_train_like_one_and_evaluate_alike(tmp_path):
 
 def test_torchrun_with_one_process_is_a_plain_run(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "1")
-    with launch("cpu") as runtime:
+    with launch(RuntimeSpec(device="cpu")) as runtime:
         assert (runtime.rank, runtime.world) == (0, 1)
         assert not torch.distributed.is_initialized()
