@@ -21,7 +21,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(if $(TORCH_INDEX),$(BIN)/pip install --quiet --index-url $(TORCH_INDEX) $(shell grep -E '^torch(vision)?==' requirements.txt))
 	$(BIN)/pip install --quiet -r requirements.txt
-	$(BIN)/pip install --quiet --no-deps facenet-pytorch==2.6.0
+	$(BIN)/pip install --quiet --no-deps facenet-pytorch==2.6.0 supervision==0.26.1
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 

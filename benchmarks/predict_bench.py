@@ -15,11 +15,14 @@ the pipeline; a trained models/main/model.pt is used when present, else a fresh 
             photos, faces classified in batches)  vs  a loop MTCNN(1 photo) -> model(1 face)
   detectors each detector on 640x480 photos with 4 pasted faces of 25-150 px, one tilted: found
             (IoU >= 0.5 with the known box), false detections, seconds per photo
+  video     a 640x480 30 fps clip with 3 moving faces, every frame, `--detector mtcnn` and the
+            default model: predict() following the faces (a search every 0.1 s, tracking.py)  vs
+            predict() searching every frame (the same batching, no tracking)
 
 Medians of alternating repeats; machine load is printed with the numbers.
 
-    python benchmarks/predict_bench.py [--quick] [--shipped-only] [--faces N] [--photos N]
-                                       [--repeats R] [--out PATH]
+    python benchmarks/predict_bench.py [--quick] [--shipped-only | --video-only] [--faces N]
+                                       [--photos N] [--frames N] [--repeats R] [--out PATH]
 """
 
 from __future__ import annotations
@@ -57,12 +60,14 @@ from expressions.serving.classifier import load_file  # noqa: E402
 from expressions.serving.detect import crop, make_detector, whole_image  # noqa: E402
 from expressions.serving.predict import predict  # noqa: E402
 from expressions.serving.speed import faces_per_s  # noqa: E402
+from expressions.serving.tracking import TrackOptions  # noqa: E402
 from expressions.training.model import build_model  # noqa: E402
 from expressions.training.model_file import load_model, save_model  # noqa: E402
-from helpers.photos import PATCH, background, iou, paste_faces  # noqa: E402
+from helpers.photos import PATCH, background, iou, moving_faces_clip, paste_faces  # noqa: E402
 
 TARGET_FACES_PER_S = 1500
 TARGET_SHIPPED_FACES_PER_S = 500  # the default model on people's faces, through predict
+TARGET_VIDEO_FRAMES_PER_S = 25  # 640x480, 1-3 faces, every frame, default detector and model
 SLOW_MODEL_FACES = 400  # a ten-view model's rate is measured on a prefix
 REFERENCE_FACES = 400  # the per-image loops are slow; their rate is measured on a prefix
 REFERENCE_PHOTOS = 8
@@ -179,15 +184,23 @@ def main(argv: list[str]) -> None:
     parser.add_argument(
         "--shipped-only", action="store_true", help="only the package's models (the first number)"
     )
+    parser.add_argument(
+        "--video-only", action="store_true", help="only the video numbers (the last section)"
+    )
     parser.add_argument("--faces", type=int, default=2000)
+    parser.add_argument("--frames", type=int, default=150, help="video frames (default 150: 5 s)")
     parser.add_argument("--photos", type=int, default=24)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results" / "predict_bench.json")
     args = parser.parse_args(argv)
     if args.quick:
-        args.faces, args.photos, args.repeats = 200, 4, 1
+        args.faces, args.photos, args.frames, args.repeats = 200, 4, 30, 1
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        video = video_rates(tmp, args.frames, args.repeats)
+        print_video(video)
+        if args.video_only:
+            return
         faces = write_faces(tmp, args.faces)
         shipped = shipped_rates(faces, args.repeats)
         print_shipped(shipped)
@@ -273,6 +286,7 @@ def main(argv: list[str]) -> None:
             "ratio": round(proj_photos / ref_photos, 2),
         },
         "detectors": detectors,
+        "video": video,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
@@ -295,6 +309,39 @@ def main(argv: list[str]) -> None:
             f"detector {name:<5}: {d['found']}/{d['faces']} faces found (25-150 px, 1 in 4 tilted), "
             f"{d['false']} false detections, {d['s_per_photo']:.3f} s/photo"
         )
+
+
+def video_rates(folder: Path, frames: int, repeats: int) -> dict:
+    """Frames/s through predict() on a clip of `frames` frames, followed against searched anew in
+    every frame; medians of alternating repeats."""
+    clip = folder / "three-people.mp4"
+    moving_faces_clip(clip, frames)
+    classifier = load_file(choose_model(None).path)  # the default model, as on a fresh clone
+    mtcnn = make_detector("mtcnn")
+
+    def frames_with(tracking) -> Callable[[], int]:
+        def run() -> int:
+            return len(list(predict([clip], classifier, mtcnn, tracking=tracking, progress=False)))
+
+        return run
+
+    plain, followed = alternate(frames_with(None), frames_with(TrackOptions()), repeats)
+    return {
+        "frames": frames,
+        "model": choose_model(None).path.parent.name,
+        "followed_frames_per_s": round(followed, 1),
+        "every_frame_searched_frames_per_s": round(plain, 1),
+        "ratio": round(followed / plain, 2),
+        "target_frames_per_s": TARGET_VIDEO_FRAMES_PER_S,
+    }
+
+
+def print_video(v: dict) -> None:
+    print(
+        f"video  (640x480 30 fps, 3 faces, mtcnn, {v['model']}): followed {v['followed_frames_per_s']:.1f} "
+        f"frames/s vs every frame searched {v['every_frame_searched_frames_per_s']:.1f} "
+        f"({v['ratio']:.2f}x; target >= {TARGET_VIDEO_FRAMES_PER_S} and >= 2x)"
+    )
 
 
 def print_shipped(shipped: dict[str, dict]) -> None:

@@ -34,4 +34,6 @@ def test_quick_predict_benchmark_writes_its_report(tmp_path: Path) -> None:
     )
     assert report["photos"]["project_photos_per_s"] > 0
     assert set(report["detectors"]) == {"mtcnn", "haar", "lbp"}
+    video = report["video"]
+    assert video["followed_frames_per_s"] > 0 and video["every_frame_searched_frames_per_s"] > 0
     assert "faces/s" in run.stdout

@@ -64,6 +64,30 @@ def group_photo(
     return image, paste_faces(image, [(round(x * k), round(y * k), s * k) for x, y, s in places])
 
 
+def moving_faces_clip(
+    path: Path, frames: int = 72, cut_at: int | None = None, fps: float = 30.0
+) -> list[dict[int, tuple[int, int, int, int]]]:
+    """Three people moving across a 640x480 clip (OpenCV's mp4v); the small one leaves at frame
+    24 and comes back at 36; from `cut_at` on another, darker scene. Each frame's true face
+    boxes by person (0, 1, 2)."""
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (640, 480))
+    truth = []
+    for i in range(frames):
+        image = background(480, 640, seed=0)
+        if cut_at is not None and i >= cut_at:
+            image = image // 3
+        people = {0: (20 + 4 * i % 400, 30, 1.0), 1: (330, 40 + 2 * i % 200, 0.8)}
+        if not 24 <= i < 36:
+            people[2] = (470 - 3 * i % 460, 260, 0.6)
+        boxes = paste_faces(image, list(people.values()))
+        truth.append(dict(zip(people, boxes, strict=True)))
+        writer.write(np.ascontiguousarray(image[..., ::-1]))
+    writer.release()
+    return truth
+
+
 def photo_folder(folder: Path) -> tuple[Path, list[tuple[int, int, int, int]]]:
     """group.jpg (the group photo) and empty.png (background only) in `folder`, and the boxes."""
     image, boxes = group_photo()

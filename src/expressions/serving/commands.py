@@ -10,6 +10,8 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 
@@ -17,7 +19,9 @@ from expressions.core.errors import PredictionError
 from expressions.data.limits import MAX_MEGAPIXELS
 from expressions.serving.options import add_model_options, check_margin
 from expressions.serving.serve import add_serve, run_serve
+from expressions.serving.tracking import TrackOptions
 
+TRACKING = TrackOptions()  # its defaults are predict's
 Command = tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], None]]
 SUMMARIES = {
     "predict": "find the faces in photos, folders and videos and classify each one",
@@ -35,14 +39,44 @@ def add_predict(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--every", type=int, default=1, help="videos: classify every N-th frame (default 1)"
     )
+    parser.add_argument(
+        "--search-every",
+        type=float,
+        default=TRACKING.search_every_s,
+        metavar="SECONDS",
+        help="videos: search the whole frame for faces every SECONDS of video and follow the "
+        f"faces found in between (default {TRACKING.search_every_s:g}: every 3rd frame at 30 fps; "
+        "0 searches every frame)",
+    )
+    parser.add_argument(
+        "--smooth",
+        type=float,
+        default=TRACKING.smooth,
+        help="videos: the newest frame's weight in each person's moving average of the "
+        f"probabilities (default {TRACKING.smooth}; 1 = no smoothing)",
+    )
     parser.add_argument("--csv", type=Path, help="write the rows to this CSV file")
     parser.add_argument("--json", type=Path, help="write the rows to this JSON file")
+    parser.add_argument(
+        "--tracks",
+        type=Path,
+        metavar="FILE",
+        help="videos: one row per person (track) to this CSV or .json file: first and last "
+        "time seen, frames, the share of time in each expression",
+    )
+    parser.add_argument(
+        "--timeline",
+        type=Path,
+        metavar="DIR",
+        help="videos: each person's probabilities over time into DIR, a PNG and a Vega-Lite "
+        "spec per video",
+    )
     parser.add_argument(
         "--annotate",
         type=Path,
         metavar="DIR",
-        help="draw the faces into DIR, one PNG per picture named after its whole path "
-        "(photos/a/face.jpg -> DIR/photos__a__face.jpg.png)",
+        help="draw the faces into DIR, named after each input's whole path: a PNG per photo "
+        "(photos/a/face.jpg -> DIR/photos__a__face.jpg.png), an MP4 per video with track ids",
     )
     parser.add_argument(
         "--batch-size",
@@ -65,7 +99,8 @@ def add_predict(parser: argparse.ArgumentParser) -> None:
 
 
 def run_predict(args: argparse.Namespace) -> None:
-    from expressions.serving import output
+    from expressions.serving import output, timeline
+    from expressions.serving.annotate import Annotations, check_annotate_folder
     from expressions.serving.choose import choose_model, in_use
     from expressions.serving.classifier import load_file
     from expressions.serving.detect import make_detector
@@ -75,13 +110,17 @@ def run_predict(args: argparse.Namespace) -> None:
 
     if args.every < 1:
         raise PredictionError(f"--every must be a whole number >= 1, not {args.every}")
+    if not 0 <= args.search_every <= 60:
+        raise PredictionError(f"--search-every is seconds in [0, 60], not {args.search_every:g}")
+    if not 0 < args.smooth <= 1:
+        raise PredictionError(f"--smooth must be above 0 and at most 1, not {args.smooth:g}")
     if args.batch_size < 1:
         raise PredictionError(f"--batch-size must be >= 1, not {args.batch_size}")
     check_margin(args.margin)
     if not args.max_megapixels > 0:
         raise PredictionError(f"--max-megapixels must be above 0, not {args.max_megapixels:g}")
     if args.annotate:
-        output.check_annotate_folder(args.annotate)
+        check_annotate_folder(args.annotate)
     found = expand(args.inputs)
     files = found.files
     if not files:
@@ -94,17 +133,32 @@ def run_predict(args: argparse.Namespace) -> None:
     records, read = [], []
     start = time.perf_counter()
     max_pixels = round(args.max_megapixels * 1e6)
-    for frame, rows in predict(
-        files, classifier, detector, args.every, margin=args.margin, max_pixels=max_pixels
-    ):
-        if frame.image is not None:
-            read.append(frame.frame is not None)  # True: a video frame
-        records.extend(output.record(r, classifier.classes) for r in rows)
-        if args.annotate:
-            output.annotate(frame, rows, args.annotate)
+    tracking = replace(TRACKING, search_every_s=args.search_every, smooth=args.smooth)
+    with ExitStack() as stack:
+        drawings = (
+            stack.enter_context(Annotations(args.annotate, args.every)) if args.annotate else None
+        )
+        for frame, rows in predict(
+            files,
+            classifier,
+            detector,
+            args.every,
+            margin=args.margin,
+            max_pixels=max_pixels,
+            tracking=tracking,
+        ):
+            if frame.image is not None:
+                read.append(frame.frame is not None)  # True: a video frame
+            records.extend(output.record(r, classifier.classes) for r in rows)
+            if drawings:
+                drawings.add(frame, rows)
     for path in (args.csv, args.json):
         if path:
             output.write_records(path, records, classifier.classes)
+    if args.tracks:
+        timeline.write_tracks(args.tracks, timeline.track_summary(records, classifier.classes))
+    if args.timeline:
+        timeline.write_timelines(records, classifier.classes, args.timeline)
     if args.table or not (args.quiet or args.csv or args.json):  # a file asked for: no table
         print(output.table(records, classifier.classes))
     seconds = time.perf_counter() - start  # after the model and detector loaded: the rate users get

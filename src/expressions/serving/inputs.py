@@ -44,6 +44,7 @@ class Frame:
     raw: np.ndarray | None = None  # the decoded pixels as the clean stage sees them (any depth)
     whole: np.ndarray | None = None  # model input of the whole image, for --detector none
     scale: int = 1  # the file's pixels per decoded pixel (draft mode), for boxes in file pixels
+    fps: float | None = None  # a video's frames per second, as its file states them
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def read_video(path: Path, every: int) -> Iterator[Frame]:
                 if ok:
                     any_frame = True
                     time_s = round(index / fps, 3) if fps > 0 else None
-                    yield Frame(str(path), bgr[..., ::-1].copy(), index, time_s)
+                    yield Frame(str(path), bgr[..., ::-1].copy(), index, time_s, fps=fps or None)
             index += 1
     finally:
         capture.release()

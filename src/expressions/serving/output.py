@@ -1,22 +1,18 @@
-"""Prediction rows as a terminal table, CSV, JSON, and images with the faces drawn on them."""
+"""Prediction rows as a terminal table, CSV and JSON, and the run's one-line summary."""
 
 from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageDraw, ImageFont
-
-from expressions.core.atomic import atomic_path, write_text
-from expressions.core.errors import PredictionError
-from expressions.serving.inputs import Frame
+from expressions.core.atomic import write_text
 from expressions.serving.predict import NO_FACE, Row
 
-BASE_COLUMNS = ["source", "frame", "time_s", "face", "x", "y", "w", "h", "score", "predicted"]
+BASE_COLUMNS = ["source", "frame", "time_s", "face", "track", "x", "y", "w", "h", "score"]
+BASE_COLUMNS += ["predicted"]
 
 
 def columns(classes: Sequence[str]) -> list[str]:
@@ -32,6 +28,7 @@ def record(row: Row, classes: Sequence[str]) -> dict[str, Any]:
         "frame": row.frame,
         "time_s": row.time_s,
         "face": row.face,
+        "track": row.track,
         "x": box and box.x,
         "y": box and box.y,
         "w": box and box.w,
@@ -80,12 +77,6 @@ def _short(source: str, width: int = 48) -> str:
     return source if len(source) <= width else "..." + source[-(width - 3) :]
 
 
-def annotated_name(source: str) -> str:
-    """The file's whole path with / as __, suffix kept: a/face.jpg and a/face.png stay apart."""
-    parts = [p for p in Path(source).parts if p not in (Path(source).anchor, "..", ".")]
-    return "__".join(parts)
-
-
 def count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
@@ -116,50 +107,6 @@ def summary(
         return line
     rate = faces / seconds if seconds > 0 else 0.0
     return f"{line}, {seconds:.1f} s: {rate:,.0f} faces/s"
-
-
-def check_annotate_folder(folder: Path) -> None:
-    """--annotate DIR: a folder that is there or can be made, and written to; one sentence if not."""
-    if folder.exists() and not folder.is_dir():
-        raise PredictionError(f"--annotate {folder} is a file; give a folder for the drawn images")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".tmp-write-check-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as err:
-        raise PredictionError(
-            f"--annotate {folder}: cannot write there ({err.strerror or type(err).__name__})"
-        ) from None
-
-
-def annotate(frame: Frame, rows: list[Row], out_dir: Path) -> Path | None:
-    """Draw each face's box, class and probabilities on the image; write it under out_dir."""
-    if frame.image is None:
-        return None
-    image = Image.fromarray(frame.image).convert("RGB")
-    draw = ImageDraw.Draw(image)
-    font = ImageFont.load_default(size=max(11, min(image.size) // 40))
-    for row in rows:
-        if row.box is None:
-            continue
-        b = row.box.scaled(1 / frame.scale)  # rows give file pixels; the image may be reduced
-        draw.rectangle([b.x, b.y, b.x + b.w, b.y + b.h], outline=(255, 40, 40), width=2)
-        text = f"{row.predicted} {row.proba[row.predicted]:.2f}\n" + " ".join(
-            f"{c[:3]} {p:.2f}" for c, p in row.proba.items()
-        )
-        _, _, width, height = draw.multiline_textbbox((0, 0), text, font=font)
-        x = max(0, min(b.x, image.width - width - 2))  # labels stay inside the image
-        y = b.y + b.h + 2 if b.y + b.h + 2 + height <= image.height else max(0, b.y - height - 4)
-        draw.rectangle([x - 1, y - 1, x + width + 1, y + height + 3], fill=(0, 0, 0))
-        draw.multiline_text((x, y), text, fill=(255, 255, 255), font=font)
-    name = annotated_name(frame.source)
-    if frame.frame is not None:
-        name += f"_frame{frame.frame:06d}"
-    target = out_dir / f"{name}.png"
-    with atomic_path(target) as tmp:
-        image.save(tmp, format="PNG")
-    return target
 
 
 def write_records(path: Path, records: list[dict[str, Any]], classes: Sequence[str]) -> None:

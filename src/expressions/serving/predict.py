@@ -29,6 +29,7 @@ from expressions.data.images import to_model_input
 from expressions.serving.classifier import Classifier
 from expressions.serving.detect import MARGIN, Box, Detector, crop, reading_order, whole_image
 from expressions.serving.inputs import MAX_PIXELS, Frame, frames, read_image, read_whole
+from expressions.serving.tracking import Step, TrackOptions, VideoTracks
 
 NO_FACE = "no face"
 PROCESS_DECODING_FROM = 64  # files; below this a process pool's start-up costs more than it saves
@@ -45,6 +46,7 @@ class Row:
     predicted: str | None
     proba: dict[str, float] = field(default_factory=dict)
     note: str = ""
+    track: int | None = None  # a video's person: the same id in every frame they are seen
 
 
 def _chunks(items: Iterable[Frame], size: int) -> Iterator[list[Frame]]:
@@ -68,9 +70,11 @@ def predict(
     workers: int = 0,
     progress: bool = True,
     max_pixels: int = MAX_PIXELS,
+    tracking: TrackOptions | None = TrackOptions(),  # noqa: B008 (frozen)
 ) -> Iterator[tuple[Frame, list[Row]]]:
     """For each image or video frame read: the frame and its rows (faces, no face, or error);
-    a photo over `max_pixels` is refused from its header and gets its row saying so."""
+    a photo over `max_pixels` is refused from its header and gets its row saying so. Videos are
+    followed (tracking.py) unless `tracking` is None: then every frame is searched afresh."""
     size = classifier.image_size
     workers = workers or os.cpu_count() or 1
     classifier.proba(np.zeros((1, size, size), np.uint8))  # one-time set-up before the bar starts
@@ -104,20 +108,28 @@ def predict(
                 return [f.whole for f, _ in jobs]
             return list(pool.map(face_input, jobs))
 
+        videos = _Videos(tracking, every)
         for group in _chunks(frames(files, every, readers, read, 2 * chunk, batch), chunk):
             readable = [f for f in group if f.image is not None]
-            found = detector([f.image for f in readable])
-            boxes = {id(f): reading_order(b) for f, b in zip(readable, found, strict=True)}
-            jobs = [(f, b) for f in readable for b in boxes[id(f)]]
-            faces = face_inputs(jobs)
-            stacked = np.stack(faces) if faces else np.zeros((0, size, size), np.uint8)
-            proba = classifier.proba(stacked)
-            at = 0
+            videos.of.clear()  # the frames of earlier chunks are done with
+            steps = {id(f): videos.step(f) for f in readable if f.frame is not None}
+            searched = [f for f in readable if id(f) not in steps or steps[id(f)].search]
+            found = dict(zip(map(id, searched), detector([f.image for f in searched]), strict=True))
+            faces: dict[int, list[tuple[int | None, Box]]] = {}
+            for f in readable:
+                boxes = reading_order(found[id(f)]) if id(f) in found else None
+                if id(f) in steps:
+                    faces[id(f)] = videos.follow(f, steps[id(f)], boxes)
+                else:
+                    faces[id(f)] = [(None, b) for b in boxes or []]
+            jobs = [(f, b) for f in readable for _, b in faces[id(f)]]
+            inputs = face_inputs(jobs)
+            stacked = np.stack(inputs) if inputs else np.zeros((0, size, size), np.uint8)
+            proba = iter(classifier.proba(stacked))
             for f in group:
                 rows = []
-                for i, box in enumerate(boxes.get(id(f), [])):
-                    p = proba[at]
-                    at += 1
+                for i, (track, box) in enumerate(faces.get(id(f), [])):
+                    p = videos.smooth(f, track, next(proba))
                     rows.append(
                         Row(
                             f.source,
@@ -127,6 +139,7 @@ def predict(
                             box.scaled(f.scale),  # in the file's own pixels
                             classifier.classes[int(p.argmax())],
                             dict(zip(classifier.classes, map(float, p), strict=True)),
+                            track=track,
                         )
                     )
                 if not rows:
@@ -137,3 +150,33 @@ def predict(
                 if f.source not in done:
                     done.add(f.source)
                     bar.update()
+
+
+class _Videos:
+    """The VideoTracks of the video being read (a new one at each video's first frame), and
+    which one each frame belongs to: a chunk of frames can end one video and start the next."""
+
+    def __init__(self, options: TrackOptions | None, every: int) -> None:
+        self.options, self.every = options, every
+        self.source: str | None = None
+        self.tracks: VideoTracks | None = None
+        self.of: dict[int, VideoTracks] = {}
+
+    def step(self, f: Frame) -> Step:
+        if self.options is None:
+            return Step(search=True, cut=False)
+        if f.source != self.source:
+            self.source, self.tracks = f.source, VideoTracks(f.fps, self.options, self.every)
+        assert self.tracks is not None
+        self.of[id(f)] = self.tracks
+        return self.tracks.step(f.image, f.frame)
+
+    def follow(self, f: Frame, step: Step, boxes: list[Box] | None) -> list[tuple[int | None, Box]]:
+        tracks = self.of.get(id(f))
+        if tracks is None:
+            return [(None, b) for b in boxes or []]
+        return tracks.follow(step, f.frame, boxes, f.image.shape)
+
+    def smooth(self, f: Frame, track: int | None, proba: np.ndarray) -> np.ndarray:
+        tracks = self.of.get(id(f))
+        return proba if tracks is None else tracks.smooth(track, proba)
