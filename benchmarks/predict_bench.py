@@ -16,7 +16,7 @@ the pipeline; a trained models/main/model.pt is used when present, else a fresh 
   detectors each detector on 640x480 photos with 4 pasted faces of 25-150 px, one tilted: found
             (IoU >= 0.5 with the known box), false detections, seconds per photo
   video     a 640x480 30 fps clip with 3 moving faces, every frame, `--detector mtcnn` and the
-            default model: predict() following the faces (a search every 0.1 s, tracking.py)  vs
+            default model: predict() following the faces (a search every 0.2 s, tracking.py)  vs
             predict() searching every frame (the same batching, no tracking)
 
 Medians of alternating repeats; machine load is printed with the numbers.

@@ -36,14 +36,14 @@ def moving(i: int, x0: int, y0: int, dx: int, dy: int = 0, side: int = 80) -> Bo
     return Box(x0 + dx * i, y0 + dy * i, side, side, 0.99)
 
 
-def test_a_search_every_third_frame_and_boxes_carried_by_their_velocity():
+def test_a_search_every_sixth_frame_and_boxes_carried_by_their_velocity():
     frames = [[moving(i, 20, 30, 4), moving(i, 300, 200, -3, 2)] for i in range(30)]
     tracks = VideoTracks(FPS, TrackOptions())
     followed = run_boxes(tracks, frames)
     for i, faces in enumerate(followed):
         assert [tid for tid, _ in faces] == [1, 2], i  # one id per face, from the first search on
         for (_, got), true in zip(faces, frames[i], strict=True):
-            if i >= 3:  # from the second search on, the velocity is known: the box keeps up
+            if i >= 6:  # from the second search on, the velocity is known: the box keeps up
                 assert (abs(got.x - true.x), abs(got.y - true.y)) <= (1, 1), (i, got, true)
 
 
@@ -53,9 +53,9 @@ def test_the_search_interval_is_video_time_and_zero_searches_every_frame():
         image = np.full(SHAPE, 90, np.uint8)
         return [i for i in range(0, 24, every) if tracks.step(image, i).search]
 
-    assert searched(TrackOptions(), 30) == list(range(0, 24, 3))
-    assert searched(TrackOptions(), 10) == list(range(24))  # 0.1 s apart: every frame
-    assert searched(TrackOptions(), 30, every=5) == list(range(0, 24, 5))
+    assert searched(TrackOptions(), 30) == list(range(0, 24, 6))
+    assert searched(TrackOptions(), 5) == list(range(24))  # 0.2 s apart: every frame
+    assert searched(TrackOptions(), 30, every=5) == list(range(0, 24, 10))
     assert searched(TrackOptions(search_every_s=0), 30) == list(range(24))
 
 

@@ -45,7 +45,7 @@ def add_predict(parser: argparse.ArgumentParser) -> None:
         default=TRACKING.search_every_s,
         metavar="SECONDS",
         help="videos: search the whole frame for faces every SECONDS of video and follow the "
-        f"faces found in between (default {TRACKING.search_every_s:g}: every 3rd frame at 30 fps; "
+        f"faces found in between (default {TRACKING.search_every_s:g}: every 6th frame at 30 fps; "
         "0 searches every frame)",
     )
     parser.add_argument(
