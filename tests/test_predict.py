@@ -316,6 +316,10 @@ def test_the_summary_counts_in_words():
     assert summary(many, [False] * 3589, 3589, 126.0) == (
         "3,589 faces in 3,589 images of 3,589 files, 126.0 s: 28 faces/s"
     )
+    video = [{"face": 0}] * 216
+    assert summary(video, [True] * 72, 1, 3.0) == (
+        "216 faces in 72 video frames of 1 file, 3.0 s: 72 faces/s, 24.0 video frames/s"
+    )
 
 
 def test_annotate_into_a_file_or_an_unwritable_place_is_one_sentence(photos, model, tmp_path):

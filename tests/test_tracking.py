@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections import Counter
 
 import cv2
@@ -101,13 +102,15 @@ def person_of(row: dict, truth: dict[int, tuple]) -> int | None:
     return best if best is not None and iou(box, truth[best]) >= 0.3 else None
 
 
-def test_predict_follows_three_people_and_writes_tracks_timeline_and_video(model, tmp_path):
+def test_predict_follows_three_people_and_writes_tracks_timeline_and_video(model, tmp_path, capsys):
     clip = tmp_path / "three.mp4"
     truth = moving_faces_clip(clip)
     out = tmp_path / "out"
     main(["predict", str(clip), "--model", str(model), "--csv", str(out / "rows.csv"),
           "--tracks", str(out / "tracks.json"), "--timeline", str(out / "timeline"),
           "--annotate", str(out / "drawn"), "--quiet"])  # fmt: skip
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert re.fullmatch(r"\d+ faces in 72 video frames of 1 file, .* [\d.]+ video frames/s", last)
     rows = [r for r in csv.DictReader((out / "rows.csv").open()) if r["track"]]
     ids: dict[int, Counter] = {p: Counter() for p in range(3)}
     for r in rows:

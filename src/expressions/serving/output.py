@@ -91,12 +91,11 @@ def summary(
     """'3 faces in 2 images and 10 video frames of 3 files'; `read`: one entry per picture read,
     True for a video frame. Then the files that could not be read (or were refused), the other
     files a folder held (`skipped`), and with `seconds` (the work after the model was loaded) the
-    rate: '..., 126.0 s: 28 faces/s'."""
+    rate: '..., 126.0 s: 28 faces/s' (and the video frames/s where there were any)."""
     faces = sum(r["face"] is not None for r in records)
     frames = sum(read)
-    pictures = count(len(read) - frames, "image") + (
-        f" and {count(frames, 'video frame')}" if frames else ""
-    )
+    parts = [count(len(read) - frames, "image")] if len(read) > frames or not frames else []
+    pictures = " and ".join([*parts, *([count(frames, "video frame")] if frames else [])])
     line = f"{count(faces, 'face')} in {pictures} of {count(files, 'file')}"
     failed = {r["source"] for r in records if r["face"] is None and r.get("note") != NO_FACE}
     if failed:
@@ -106,7 +105,10 @@ def summary(
     if seconds is None:
         return line
     rate = faces / seconds if seconds > 0 else 0.0
-    return f"{line}, {seconds:.1f} s: {rate:,.0f} faces/s"
+    line = f"{line}, {seconds:.1f} s: {rate:,.0f} faces/s"
+    if frames:  # a video's pace is its frames'
+        line += f", {frames / seconds if seconds > 0 else 0.0:,.1f} video frames/s"
+    return line
 
 
 def write_records(path: Path, records: list[dict[str, Any]], classes: Sequence[str]) -> None:
