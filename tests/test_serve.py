@@ -349,3 +349,49 @@ def test_health_says_why_this_model_and_warns_for_one_trained_on_drawn_faces(tmp
     with serving(make_app(classifier, make_detector("none"), info)) as base:
         health = requests.get(f"{base}/health", timeout=10).json()
     assert health["why"] == "--model it: a test" and health["warning"] == info.warning
+
+
+def test_webcam_frames_of_one_session_keep_their_ids_and_a_bad_session_gets_a_sentence(url, photos):
+    photo = (photos[0] / "group.jpg").read_bytes()
+
+    def frame(session: str) -> list[dict]:
+        answer = requests.post(
+            f"{url}/predict",
+            files={"image": ("webcam.jpg", photo)},
+            data={"session": session},
+            timeout=60,
+        )
+        assert answer.status_code == 200, answer.text
+        return [r for r in answer.json()["rows"] if r["face"] is not None]
+
+    first, second = frame("page-a"), frame("page-a")
+    assert [r["track"] for r in first] == [r["track"] for r in second] == [1, 2, 3]
+    assert [r["track"] for r in frame("page-b")] == [1, 2, 3]  # another page, its own ids
+    assert all(r["track"] is None for r in post(url, "group.jpg", photo).json()["rows"])
+    refused = requests.post(
+        f"{url}/predict", files={"image": ("a.jpg", photo)}, data={"session": "../x"}, timeout=60
+    )
+    assert refused.status_code == 400
+    assert said(refused) == "The 'session' field is 1-64 letters, digits, - or _."
+
+
+def test_webcam_sessions_are_bounded_in_number_and_time():
+    from expressions.serving.sessions import Sessions
+
+    classes = ["a", "b"]
+
+    def rows(p: float) -> list[dict]:
+        box = {"face": 0, "x": 10, "y": 10, "w": 50, "h": 50, "score": 0.99}
+        return [box | {"p_a": p, "p_b": 1 - p, "predicted": "a"}]
+
+    held = Sessions(most=2, idle_s=60)
+    for name in ("one", "two", "three"):
+        held.follow(name, rows(1.0), classes)
+    assert len(held) == 2 and "one" not in held._held  # the longest unused made room
+    smoothed = rows(0.0)
+    held.follow("three", smoothed, classes)  # the same person, now all b: averaged (0.5 each)
+    assert smoothed[0]["track"] == 1 and smoothed[0]["p_a"] == 0.5
+    idle = Sessions(most=8, idle_s=-1)  # every session is idle at once
+    idle.follow("one", rows(1.0), classes)
+    idle.follow("two", rows(1.0), classes)
+    assert len(idle) == 1

@@ -5,6 +5,7 @@ boxes too."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,14 @@ from expressions.serving.choose import load_classifier
 from expressions.serving.detect import make_detector
 from expressions.serving.web import make_app
 from helpers.browser import chromium, console_errors, needs_chromium, screenshot
-from helpers.photos import background, group_photo, iou, save_tiny_model, write_model_card
+from helpers.photos import (
+    background,
+    group_photo,
+    iou,
+    paste_faces,
+    save_tiny_model,
+    write_model_card,
+)
 from helpers.server import serving
 
 pytestmark = [pytest.mark.browser, needs_chromium]
@@ -195,16 +203,28 @@ def test_boxes_stay_on_the_faces_at_any_photo_size_and_window_width(url, browser
     assert console_errors(browser) == []
 
 
-def write_y4m(path: Path, image: np.ndarray, frames: int = 3) -> Path:
-    """A raw YUV 4:2:0 video of `image`, the format Chromium's fake webcam plays from a file."""
-    y, cb, cr = Image.fromarray(image).convert("YCbCr").split()
-    half = (image.shape[1] // 2, image.shape[0] // 2)
-    planes = (
-        y.tobytes() + cb.resize(half, Image.BOX).tobytes() + cr.resize(half, Image.BOX).tobytes()
-    )
-    header = f"YUV4MPEG2 W{image.shape[1]} H{image.shape[0]} F10:1 Ip A1:1 C420jpeg\n"
-    path.write_bytes(header.encode() + (b"FRAME\n" + planes) * frames)
+def write_y4m(path: Path, images: list[np.ndarray], fps: int = 10) -> Path:
+    """A raw YUV 4:2:0 video of `images`, the format Chromium's fake webcam plays (in a loop)."""
+    height, width = images[0].shape[:2]
+    frames = []
+    for image in images:
+        y, cb, cr = Image.fromarray(image).convert("YCbCr").split()
+        half = (width // 2, height // 2)
+        frames.append(
+            b"FRAME\n" + y.tobytes() + cb.resize(half, Image.BOX).tobytes()
+            + cr.resize(half, Image.BOX).tobytes()
+        )  # fmt: skip
+    header = f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n"
+    path.write_bytes(header.encode() + b"".join(frames))
     return path
+
+
+def fake_webcam(video: Path) -> list[str]:
+    return [
+        "--use-fake-ui-for-media-stream",  # allow the camera without asking
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    ]
 
 
 @pytest.mark.parametrize("size", [(640, 480), (1280, 800)], ids="{0[0]}x{0[1]}".format)
@@ -213,13 +233,8 @@ def test_the_webcam_sends_frames_and_gets_boxes_on_the_faces(url, tmp_path, size
     each drawn box, mapped back to the frame's pixels, overlaps its face at IoU >= 0.5, in a wide
     window, after narrowing it to 400 px, and after widening it again."""
     image, truth = group_photo(*size)
-    video = write_y4m(tmp_path / "faces.y4m", image)
-    fake = [
-        "--use-fake-ui-for-media-stream",  # allow the camera without asking
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-video-capture={video}",
-    ]
-    with chromium(offline=True, width=WIDE[0], height=WIDE[1], args=fake) as driver:
+    video = write_y4m(tmp_path / "faces.y4m", [image] * 3)
+    with chromium(offline=True, width=WIDE[0], height=WIDE[1], args=fake_webcam(video)) as driver:
         driver.get(url)
         driver.execute_script(FILMS_AT, *size)
         driver.find_element(By.ID, "webcam").click()
@@ -251,3 +266,35 @@ def test_the_header_says_why_this_model_and_warns_of_one_trained_on_drawn_faces(
         assert browser.find_element(By.ID, "model-why").text == "--model it: the test's"
         assert warning.is_displayed() and warning.text == info.warning
         assert warning.value_of_css_property("color") == "rgba(185, 28, 28, 1)"
+
+
+def test_the_webcam_follows_each_person_at_the_servers_pace(url, tmp_path):
+    """Three faces moving to and fro before a fake webcam: over 20 answers in a row, each face
+    keeps one track id (three ids in all), the boxes carry them, and the page shows its pace."""
+    frames = []
+    for i in [*range(12), *range(12, 0, -1)]:  # there and back: the fake camera loops smoothly
+        image = background(seed=0)
+        paste_faces(image, [(20 + 3 * i, 30, 1.4), (330, 40 + 2 * i, 1.0), (470 - 2 * i, 260, 0.6)])
+        frames.append(image)
+    video = write_y4m(tmp_path / "moving.y4m", frames)
+    with chromium(offline=True, width=WIDE[0], height=WIDE[1], args=fake_webcam(video)) as driver:
+        driver.get(url)
+        WebDriverWait(driver, 10).until(lambda d: d.find_element(By.ID, "model-classes").text)
+        driver.execute_script(RECORD)
+        driver.find_element(By.ID, "webcam").click()
+        WebDriverWait(driver, 120).until(
+            lambda d: d.execute_script("return window.answers.length") >= 21
+        )
+        tagged = driver.execute_script(
+            "return Array.from(document.querySelectorAll('.face-box'), b => b.dataset.track)"
+        )
+        message = driver.find_element(By.ID, "message").text
+        answers = driver.execute_script("return window.answers")
+        driver.find_element(By.ID, "webcam").click()
+        errors = console_errors(driver)
+    ids = [sorted(r["track"] for r in a["rows"] if r["face"] is not None) for a in answers[1:21]]
+    assert all(len(frame) == 3 for frame in ids), ids
+    assert {t for frame in ids for t in frame} == {1, 2, 3}, ids  # one id per person throughout
+    assert sorted(map(int, tagged)) == [1, 2, 3]
+    assert re.fullmatch(r"3 faces found\. \d+\.\d frames/s", message), message
+    assert errors == []

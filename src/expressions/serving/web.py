@@ -44,9 +44,11 @@ from expressions.serving.detect import MARGIN, Detector
 from expressions.serving.limits import Limits
 from expressions.serving.output import record, to_json
 from expressions.serving.predict import predict
+from expressions.serving.sessions import NAME, Sessions
 
 DEFAULT_LIMITS = Limits()
 FIELD = "image"  # the multipart field that carries the photo
+SESSION = "session"  # the field naming the webcam session a frame belongs to (sessions.py)
 FORM_OVERHEAD = 64 * 1024  # boundaries and part headers allowed on top of the photo itself
 ASSETS = {  # URL -> (file under page/, content type): everything the page loads
     "/": ("index.html", "text/html; charset=utf-8"),
@@ -85,8 +87,9 @@ def _capped(receive: Receive, cap: int, limit: int) -> Receive:
     return wrapped
 
 
-async def read_upload(request: Request, limit: int) -> tuple[str, bytes]:
-    """The photo's file name and bytes from a multipart form, read no further than `limit`."""
+async def read_upload(request: Request, limit: int) -> tuple[str, bytes, str | None]:
+    """The photo's file name and bytes from a multipart form, read no further than `limit`, and
+    the webcam session it is the next frame of (a `session` field), if any."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise Refused(
             415, f"Send the photo as multipart/form-data, in a file field named '{FIELD}'."
@@ -113,11 +116,14 @@ async def read_upload(request: Request, limit: int) -> tuple[str, bytes]:
                 f"{_megabytes(limit)}."
             )  # fmt: skip
         data = await upload.read()
+        session = form.get(SESSION)
+        if session is not None and not (isinstance(session, str) and NAME.fullmatch(session)):
+            raise Refused(400, f"The '{SESSION}' field is 1-64 letters, digits, - or _.")
     finally:
         await form.close()  # the spooled file, if any
     if not data:
         raise Refused(400, f"{name} is empty.")
-    return name, data
+    return name, data, session
 
 
 def pixel_count(name: str, data: bytes, max_pixels: int) -> int:
@@ -174,15 +180,21 @@ def make_app(
     assets = {url: (page.joinpath(name).read_bytes(), kind) for url, (name, kind) in ASSETS.items()}
     classes = classifier.classes
 
+    sessions, session_of = Sessions(), {}  # webcam sessions; an upload's path -> its session
+
     def classify(paths: list[Path]) -> list[tuple[str | None, list[dict[str, Any]]]]:
-        """Per upload: why it could not be decoded (or None) and its rows, as predict gives."""
+        """Per upload: why it could not be decoded (or None) and its rows, as predict gives;
+        a webcam frame's rows carry their person's track id and smoothed probabilities."""
         found = predict(
             paths, classifier, detector, chunk=len(paths), margin=margin, progress=False
         )
-        return [
-            (f.note if f.image is None else None, [record(r, classes) for r in rows])
-            for f, rows in found
-        ]
+        out = []
+        for path, (f, rows) in zip(paths, found, strict=True):
+            records = [record(r, classes) for r in rows]
+            if f.image is not None and path in session_of:
+                sessions.follow(session_of[path], records, list(classes))
+            out.append((f.note if f.image is None else None, records))
+        return out
 
     batcher = Batcher(classify, limits.batch, limits.max_pixels)
     held = 0  # uploads in hand; only the event loop's thread changes it
@@ -231,13 +243,16 @@ def make_app(
         held += 1
         path = request.app.state.uploads / f"{uuid.uuid4().hex}.upload"  # never a video suffix
         try:
-            name, data = await read_upload(request, limits.max_bytes)
+            name, data, session = await read_upload(request, limits.max_bytes)
             pixels = pixel_count(name, data, limits.max_pixels)
             await asyncio.to_thread(path.write_bytes, data)
             del data  # on disk now: a queue of uploads holds no photo in memory
+            if session is not None:
+                session_of[path] = session
             note, rows = await asyncio.wrap_future(batcher.submit(path, pixels))
         finally:
             held -= 1
+            session_of.pop(path, None)
             path.unlink(missing_ok=True)
         if note is not None:
             raise Refused(
