@@ -33,6 +33,7 @@ from expressions.serving.web import make_app
 from helpers.photos import (
     background,
     iou,
+    moving_faces_clip,
     photo_folder,
     save_tiny_model,
     tiny_variant,
@@ -395,3 +396,37 @@ def test_webcam_sessions_are_bounded_in_number_and_time():
     idle.follow("one", rows(1.0), classes)
     idle.follow("two", rows(1.0), classes)
     assert len(idle) == 1
+
+
+def post_video(base: str, name: str, data: bytes) -> requests.Response:
+    return requests.post(f"{base}/video", files={"video": (name, data)}, timeout=120)
+
+
+def test_a_video_gets_each_persons_track_summary_and_rows(url, tmp_path):
+    clip = tmp_path / "talk.mp4"
+    moving_faces_clip(clip, frames=24)
+    answer = post_video(url, "talk.mp4", clip.read_bytes())
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["source"], body["seconds"], body["every"]) == ("talk.mp4", 0.8, 1)
+    longest = sorted(body["tracks"], key=lambda t: -t["frames"])[:3]
+    assert all(t["frames"] >= 20 for t in longest), body["tracks"]  # three people, followed
+    assert {r["track"] for r in body["rows"]} >= {t["track"] for t in longest}
+    assert {r["source"] for r in body["rows"]} == {"talk.mp4"}
+
+
+def test_a_video_over_the_limits_is_refused_in_one_sentence_and_a_long_one_sampled(parts, tmp_path):
+    clip = tmp_path / "talk.mp4"
+    moving_faces_clip(clip, frames=24)
+    data = clip.read_bytes()
+    with serving(make_app(*parts, Limits(video_s=0.5))) as base:
+        short = post_video(base, "talk.mp4", data)
+        notes = post_video(base, "notes.txt", b"not a video")
+        fake = post_video(base, "fake.mp4", b"not a video either")
+    assert short.status_code == 400
+    assert said(short) == "talk.mp4 is 0.8 s long, over this server's limit of 0.5 s."
+    assert notes.status_code == 415 and said(notes).startswith("notes.txt is not a video")
+    assert fake.status_code == 400 and said(fake).startswith("fake.mp4 could not be read as")
+    with serving(make_app(*parts, Limits(video_frames=10))) as base:
+        sampled = post_video(base, "talk.mp4", data).json()
+    assert sampled["every"] == 3 and {r["frame"] % 3 for r in sampled["rows"]} == {0}

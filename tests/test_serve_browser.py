@@ -23,6 +23,7 @@ from helpers.photos import (
     background,
     group_photo,
     iou,
+    moving_faces_clip,
     paste_faces,
     save_tiny_model,
     write_model_card,
@@ -125,10 +126,10 @@ def message_after(driver, path: Path) -> tuple[str, bool]:
     """Choose `path`; once the page's message changes, its text and whether it is an error."""
     before = driver.find_element(By.ID, "message").text
     driver.find_element(By.ID, "file").send_keys(str(path))
-    WebDriverWait(driver, 20).until(
+    WebDriverWait(driver, 60).until(
         lambda d: (
             d.find_element(By.ID, "message").text not in (before, "")
-            and not d.find_element(By.ID, "message").text.startswith("Looking")
+            and not d.find_element(By.ID, "message").text.startswith(("Looking", "Following"))
         )
     )
     message = driver.find_element(By.ID, "message")
@@ -297,4 +298,31 @@ def test_the_webcam_follows_each_person_at_the_servers_pace(url, tmp_path):
     assert {t for frame in ids for t in frame} == {1, 2, 3}, ids  # one id per person throughout
     assert sorted(map(int, tagged)) == [1, 2, 3]
     assert re.fullmatch(r"3 faces found\. \d+\.\d frames/s", message), message
+    assert errors == []
+
+
+def test_a_video_gets_a_row_and_a_timeline_per_person_and_a_bad_one_its_sentence(url, tmp_path):
+    clip = tmp_path / "talk.mp4"
+    moving_faces_clip(clip, frames=24)
+    (tmp_path / "fake.mp4").write_bytes(b"not a video")
+    with chromium(offline=True) as driver:
+        driver.get(url)
+        WebDriverWait(driver, 10).until(lambda d: d.find_element(By.ID, "model-classes").text)
+        classes = driver.find_element(By.ID, "model-classes").text.split(", ")
+        text, error = message_after(driver, clip)
+        people = driver.find_elements(By.CSS_SELECTOR, "#tracks tbody tr")
+        lines = [
+            len(chart.find_elements(By.CSS_SELECTOR, "polyline"))
+            for chart in driver.find_elements(By.CSS_SELECTOR, "#timelines .timeline")
+        ]
+        shown = driver.find_element(By.ID, "people").is_displayed()
+        screenshot(driver, tmp_path / "video.png")
+        errors = console_errors(driver)  # before the refusal, which the console logs as a 400
+        refused = message_after(driver, tmp_path / "fake.mp4")
+    assert re.fullmatch(r"\d+ people followed in talk\.mp4\.", text) and not error, text
+    assert len(people) >= 3 and lines == [len(classes)] * len(people) and shown
+    assert refused == (
+        "fake.mp4 could not be read as a video (try avi, mkv, mov, mp4, webm).",
+        True,
+    )
     assert errors == []

@@ -37,6 +37,19 @@ def add_serve(parser: argparse.ArgumentParser) -> None:
         default=megapixels,
         help=f"largest width x height accepted (default {megapixels:g})",
     )
+    video_mb = LIMITS.video_bytes / 1e6
+    parser.add_argument(
+        "--max-video-mb",
+        type=float,
+        default=video_mb,
+        help=f"largest video accepted on POST /video (default {video_mb:g})",
+    )
+    parser.add_argument(
+        "--max-video-s",
+        type=float,
+        default=LIMITS.video_s,
+        help=f"longest video accepted, in seconds (default {LIMITS.video_s:g})",
+    )
     parser.add_argument(
         "--waiting",
         type=int,
@@ -48,7 +61,7 @@ def add_serve(parser: argparse.ArgumentParser) -> None:
 def run_serve(args: argparse.Namespace) -> None:
     if not 1 <= args.port <= 65535:
         raise PredictionError(f"--port must be between 1 and 65535, not {args.port}")
-    for option in ("max_upload_mb", "max_megapixels", "waiting"):
+    for option in ("max_upload_mb", "max_megapixels", "waiting", "max_video_mb", "max_video_s"):
         if getattr(args, option) <= 0:
             flag = "--" + option.replace("_", "-")
             raise PredictionError(f"{flag} must be more than 0, not {getattr(args, option)}")
@@ -74,6 +87,8 @@ def run_serve(args: argparse.Namespace) -> None:
         max_bytes=round(args.max_upload_mb * 1e6),
         max_pixels=round(args.max_megapixels * 1e6),
         waiting=args.waiting,
+        video_bytes=round(args.max_video_mb * 1e6),
+        video_s=args.max_video_s,
     )
     app = web.make_app(
         classifier,

@@ -1,4 +1,5 @@
-"""The web page and HTTP API of `expressions serve`: GET / (the page), GET /health, POST /predict.
+"""The web page and HTTP API of `expressions serve`: GET / (the page), GET /health, POST /predict
+(a photo, or a webcam frame), POST /video (web_video.py).
 
 An upload is refused as early as it can be, before it costs memory or CPU: the declared length,
 then the bytes actually read (a chunked upload declares none), then the pixel count from the
@@ -45,6 +46,7 @@ from expressions.serving.limits import Limits
 from expressions.serving.output import record, to_json
 from expressions.serving.predict import predict
 from expressions.serving.sessions import NAME, Sessions
+from expressions.serving.web_video import add_video_route
 
 DEFAULT_LIMITS = Limits()
 FIELD = "image"  # the multipart field that carries the photo
@@ -87,12 +89,16 @@ def _capped(receive: Receive, cap: int, limit: int) -> Receive:
     return wrapped
 
 
-async def read_upload(request: Request, limit: int) -> tuple[str, bytes, str | None]:
-    """The photo's file name and bytes from a multipart form, read no further than `limit`, and
-    the webcam session it is the next frame of (a `session` field), if any."""
+async def read_upload(
+    request: Request, limit: int, field: str = FIELD
+) -> tuple[str, bytes, str | None]:
+    """The file's name and bytes from a multipart form (the photo in `image`, a video in
+    `video`), read no further than `limit`, and the webcam session a photo is the next frame of
+    (a `session` field), if any."""
+    what = "photo" if field == FIELD else field
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise Refused(
-            415, f"Send the photo as multipart/form-data, in a file field named '{FIELD}'."
+            415, f"Send the {what} as multipart/form-data, in a file field named '{field}'."
         )
     declared = int(request.headers.get("content-length") or 0)
     if declared > limit + FORM_OVERHEAD:
@@ -106,9 +112,9 @@ async def read_upload(request: Request, limit: int) -> tuple[str, bytes, str | N
     except ClientDisconnect:
         raise Refused(400, "The connection closed before the upload ended.") from None
     try:
-        upload = form.get(FIELD)
+        upload = form.get(field)
         if not isinstance(upload, UploadFile):
-            raise Refused(400, f"The form has no file in a field named '{FIELD}'.")
+            raise Refused(400, f"The form has no file in a field named '{field}'.")
         name = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1] or "upload"
         if (upload.size or 0) > limit:
             raise Refused(
@@ -227,12 +233,19 @@ def make_app(
     for url in assets:
         asset(url)
 
+    add_video_route(app, classifier, detector, limits, margin, read_upload, Refused)
+
     @app.get("/health")
     def health() -> dict[str, Any]:
         return {
             "status": "ok",
             **asdict(info),
-            "limits": {"max_bytes": limits.max_bytes, "max_pixels": limits.max_pixels},
+            "limits": {
+                "max_bytes": limits.max_bytes,
+                "max_pixels": limits.max_pixels,
+                "video_bytes": limits.video_bytes,
+                "video_s": limits.video_s,
+            },
         }
 
     @app.post("/predict")

@@ -122,6 +122,7 @@ function show(result, width, height, live, pace = "") {
 
 async function analysePhoto(file) {
   stopWebcam();
+  $("people").hidden = true;
   latest++; // whatever photo was on its way, this one replaces it
   if (file.size > limits.max_bytes) { // the server would refuse it: do not send it at all
     const limit = megabytes(limits.max_bytes);
@@ -139,6 +140,84 @@ async function analysePhoto(file) {
   show(result, photo.naturalWidth, photo.naturalHeight, false);
 }
 
+const VIDEO = /\.(mp4|avi|mov|webm|mkv)$/i;
+const isVideo = (file) => file.type.startsWith("video/") || VIDEO.test(file.name);
+
+// A video goes to POST /video: each person's summary in a table, their probabilities over time
+// as one small chart each (SVG polylines; no library).
+async function analyseVideo(file) {
+  stopWebcam();
+  const ticket = ++latest;
+  stage.hidden = true;
+  $("people").hidden = true;
+  if (file.size > limits.video_bytes) {
+    say(`${file.name} is ${megabytes(file.size)}, over this server's limit of ${megabytes(limits.video_bytes)}.`, true);
+    return;
+  }
+  say(`Following the faces in ${file.name}…`);
+  const form = new FormData();
+  form.append("video", file, file.name);
+  let body;
+  try {
+    const answer = await fetch("/video", { method: "POST", body: form });
+    body = await answer.json();
+    if (!answer.ok) body = { error: body.error };
+  } catch (error) {
+    body = { error: `The server did not answer (${error.message}).` };
+  }
+  if (ticket !== latest) return;
+  if (body.error) { say(body.error, true); return; }
+  showPeople(body);
+}
+
+function showPeople(body) {
+  const rows = $("tracks").querySelector("tbody");
+  rows.replaceChildren();
+  $("timelines").replaceChildren();
+  for (const t of body.tracks) {
+    const share = classes.map((c) => [c, t[`share_${c}`]]).filter(([, v]) => v > 0)
+      .map(([c, v]) => `${c} ${percent(v)}`).join(", ");
+    const row = element("tr");
+    for (const text of [`#${t.track}`, `${t.first_s}-${t.last_s} s`, String(t.frames), t.mostly, share]) {
+      row.append(element("td", null, text));
+    }
+    rows.append(row);
+    $("timelines").append(timeline(t.track, body.rows.filter((r) => r.track === t.track), body.seconds));
+  }
+  $("people").hidden = false;
+  const sampled = body.every > 1 ? ` (every ${body.every}th frame)` : "";
+  const n = body.tracks.length;
+  say(n ? `${n} ${n > 1 ? "people" : "person"} followed in ${body.source}${sampled}.` : `No face in ${body.source}.`);
+}
+
+function timeline(track, rows, seconds) {
+  const box = element("div", "timeline");
+  box.dataset.track = String(track);
+  box.append(element("h3", null, `#${track}`));
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 1000 100");
+  svg.setAttribute("preserveAspectRatio", "none");
+  for (const name of classes) {
+    const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
+    const points = rows.map((r) => `${(1000 * r.time_s) / Math.max(seconds, 1e-9)},${100 - 100 * r[`p_${name}`]}`);
+    line.setAttribute("points", points.join(" "));
+    line.setAttribute("fill", "none");
+    line.setAttribute("stroke", colour(name));
+    line.setAttribute("stroke-width", "2");
+    line.setAttribute("vector-effect", "non-scaling-stroke");
+    line.dataset.class = name;
+    svg.append(line);
+  }
+  const legend = element("div", "legend");
+  for (const name of classes) {
+    const key = element("span", null, name);
+    key.style.setProperty("--colour", colour(name));
+    legend.append(key);
+  }
+  box.append(svg, legend);
+  return box;
+}
+
 async function startWebcam() {
   try {
     const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 } });
@@ -149,6 +228,7 @@ async function startWebcam() {
     return;
   }
   latest++; // an answer for a photo sent before is no longer wanted
+  $("people").hidden = true;
   webcamButton.textContent = "Stop the webcam";
   webcamButton.classList.add("on");
   photo.hidden = true;
@@ -194,8 +274,9 @@ function stopWebcam() {
   webcamButton.classList.remove("on");
 }
 
+const analyse = (file) => (isVideo(file) ? analyseVideo(file) : analysePhoto(file));
 $("file").addEventListener("change", (event) => {
-  if (event.target.files.length) analysePhoto(event.target.files[0]);
+  if (event.target.files.length) analyse(event.target.files[0]);
 });
 webcamButton.addEventListener("click", () => (camera ? stopWebcam() : startWebcam()));
 // A photo dropped anywhere on the page is analysed (not opened by the browser in its place).
@@ -208,7 +289,7 @@ document.addEventListener("dragleave", () => drop.classList.remove("over"));
 document.addEventListener("drop", (event) => {
   event.preventDefault();
   drop.classList.remove("over");
-  if (event.dataTransfer.files.length) analysePhoto(event.dataTransfer.files[0]);
+  if (event.dataTransfer.files.length) analyse(event.dataTransfer.files[0]);
 });
 
 loadModel();
