@@ -148,3 +148,14 @@ def test_a_cut_starts_new_tracks_and_every_n_still_works(model, tmp_path):
     before = {r["track"] for r in rows if int(r["frame"]) < 30}
     after = {r["track"] for r in rows if int(r["frame"]) >= 30}
     assert before and after and not before & after
+
+
+def test_the_progress_bar_counts_a_videos_frames(tmp_path):
+    from expressions.serving.predict import work_units
+
+    clip = tmp_path / "clip.mp4"
+    moving_faces_clip(clip, frames=24)
+    (tmp_path / "fake.mp4").write_bytes(b"not a video")
+    photo = tmp_path / "a.jpg"  # counted as one picture whether or not it reads
+    assert work_units([photo, clip], every=1) == 25
+    assert work_units([photo, clip, tmp_path / "fake.mp4"], every=5) == 1 + 5 + 1

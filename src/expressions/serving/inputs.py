@@ -125,6 +125,20 @@ def read_whole(path: Path, size: int, max_pixels: int = MAX_PIXELS) -> Frame:
     return frame
 
 
+def video_frames(path: Path, every: int) -> int:
+    """How many frames `read_video` will give, from the header (1: the row of one unreadable)."""
+    try:
+        import cv2
+    except ImportError:
+        return 1
+    capture = cv2.VideoCapture(str(path))
+    try:
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    finally:
+        capture.release()
+    return max(1, -(-count // every))
+
+
 def read_video(path: Path, every: int) -> Iterator[Frame]:
     """Every `every`-th frame, with its index and timestamp; one row if nothing decodes."""
     try:

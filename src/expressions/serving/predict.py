@@ -28,7 +28,15 @@ from tqdm import tqdm
 from expressions.data.images import to_model_input
 from expressions.serving.classifier import Classifier
 from expressions.serving.detect import MARGIN, Box, Detector, crop, reading_order, whole_image
-from expressions.serving.inputs import MAX_PIXELS, Frame, frames, read_image, read_whole
+from expressions.serving.inputs import (
+    MAX_PIXELS,
+    VIDEO_SUFFIXES,
+    Frame,
+    frames,
+    read_image,
+    read_whole,
+    video_frames,
+)
 from expressions.serving.tracking import Step, TrackOptions, VideoTracks
 
 NO_FACE = "no face"
@@ -86,16 +94,17 @@ def predict(
             if workers > 1 and len(files) >= PROCESS_DECODING_FROM:
                 readers = stack.enter_context(ProcessPoolExecutor(workers))
                 batch = READ_BATCH
+        total = work_units(files, every)
         bar = stack.enter_context(
             tqdm(
-                total=len(files),
-                unit="file",
+                total=total,
+                unit="picture",
                 desc="predict",
-                disable=not progress or len(files) <= 5,
+                disable=not progress or total <= 5,
                 mininterval=0.5,
             )
         )
-        done: set[str] = set()
+        done: set[str] = set()  # files whose one picture (or unreadable row) was counted
 
         def face_input(job: tuple[Frame, Box]) -> np.ndarray:
             f, box = job
@@ -147,9 +156,15 @@ def predict(
                         Row(f.source, f.frame, f.time_s, None, None, None, note=f.note or NO_FACE)
                     ]
                 yield f, rows
-                if f.source not in done:
+                if f.frame is not None or f.source not in done:  # each video frame counts
                     done.add(f.source)
                     bar.update()
+
+
+def work_units(files: Sequence[Path], every: int) -> int:
+    """What the progress bar counts: a picture per image file, the frames read of each video (as
+    its header states them), so one long video shows its progress too."""
+    return sum(video_frames(f, every) if f.suffix.lower() in VIDEO_SUFFIXES else 1 for f in files)
 
 
 class _Videos:
