@@ -430,3 +430,23 @@ def test_a_video_over_the_limits_is_refused_in_one_sentence_and_a_long_one_sampl
     with serving(make_app(*parts, Limits(video_frames=10))) as base:
         sampled = post_video(base, "talk.mp4", data).json()
     assert sampled["every"] == 3 and {r["frame"] % 3 for r in sampled["rows"]} == {0}
+
+
+def test_a_second_video_while_one_is_analysed_gets_a_quick_503(url, tmp_path):
+    long, short = tmp_path / "long.mp4", tmp_path / "short.mp4"
+    moving_faces_clip(long, frames=150)
+    moving_faces_clip(short, frames=6)
+    first: list[requests.Response] = []
+    worker = threading.Thread(
+        target=lambda: first.append(post_video(url, "long.mp4", long.read_bytes()))
+    )
+    worker.start()
+    time.sleep(1.0)  # the long one is being analysed (about 5 s here)
+    started = time.perf_counter()
+    busy = post_video(url, "short.mp4", short.read_bytes())
+    waited = time.perf_counter() - started
+    worker.join()
+    assert busy.status_code == 503 and waited < 2.0
+    assert said(busy) == "The server is analysing another video; try again in a moment."
+    assert first[0].status_code == 200
+    assert post_video(url, "short.mp4", short.read_bytes()).status_code == 200  # free again
