@@ -125,18 +125,35 @@ def read_whole(path: Path, size: int, max_pixels: int = MAX_PIXELS) -> Frame:
     return frame
 
 
-def video_frames(path: Path, every: int) -> int:
-    """How many frames `read_video` will give, from the header (1: the row of one unreadable)."""
+def video_header(path: Path) -> tuple[int, float, int, int] | None:
+    """Frame count, frames/s, width and height as the file states them (0 where it states
+    none); None where OpenCV cannot open it, or is not installed."""
     try:
         import cv2
     except ImportError:
-        return 1
+        return None
     capture = cv2.VideoCapture(str(path))
     try:
-        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        if not capture.isOpened():
+            return None
+        count, fps, width, height = (
+            capture.get(k) or 0
+            for k in (
+                cv2.CAP_PROP_FRAME_COUNT,
+                cv2.CAP_PROP_FPS,
+                cv2.CAP_PROP_FRAME_WIDTH,
+                cv2.CAP_PROP_FRAME_HEIGHT,
+            )
+        )
     finally:
         capture.release()
-    return max(1, -(-count // every))
+    return int(count), float(fps), int(width), int(height)
+
+
+def video_frames(path: Path, every: int) -> int:
+    """How many frames `read_video` will give, from the header (1: the row of one unreadable)."""
+    header = video_header(path)
+    return max(1, -(-header[0] // every)) if header else 1
 
 
 def read_video(path: Path, every: int) -> Iterator[Frame]:

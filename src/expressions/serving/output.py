@@ -11,8 +11,10 @@ from typing import Any
 from expressions.core.atomic import write_text
 from expressions.serving.predict import NO_FACE, Row
 
-BASE_COLUMNS = ["source", "frame", "time_s", "face", "track", "x", "y", "w", "h", "score"]
-BASE_COLUMNS += ["predicted"]
+BASE_COLUMNS = [
+    *("source", "frame", "time_s", "face", "track"),
+    *("x", "y", "w", "h", "score", "predicted"),
+]
 
 
 def columns(classes: Sequence[str]) -> list[str]:

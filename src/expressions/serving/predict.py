@@ -37,7 +37,7 @@ from expressions.serving.inputs import (
     read_whole,
     video_frames,
 )
-from expressions.serving.tracking import Step, TrackOptions, VideoTracks
+from expressions.serving.tracking import TrackOptions, VideoTracks
 
 NO_FACE = "no face"
 PROCESS_DECODING_FROM = 64  # files; below this a process pool's start-up costs more than it saves
@@ -120,15 +120,18 @@ def predict(
         videos = _Videos(tracking, every)
         for group in _chunks(frames(files, every, readers, read, 2 * chunk, batch), chunk):
             readable = [f for f in group if f.image is not None]
-            videos.of.clear()  # the frames of earlier chunks are done with
-            steps = {id(f): videos.step(f) for f in readable if f.frame is not None}
-            searched = [f for f in readable if id(f) not in steps or steps[id(f)].search]
+            followed = {}  # id(frame) -> its video's tracks and what the frame needs
+            for f in readable:
+                if (tracks := videos.tracks_for(f)) is not None:
+                    followed[id(f)] = (tracks, tracks.step(f.image, f.frame))
+            searched = [f for f in readable if id(f) not in followed or followed[id(f)][1].search]
             found = dict(zip(map(id, searched), detector([f.image for f in searched]), strict=True))
             faces: dict[int, list[tuple[int | None, Box]]] = {}
             for f in readable:
                 boxes = reading_order(found[id(f)]) if id(f) in found else None
-                if id(f) in steps:
-                    faces[id(f)] = videos.follow(f, steps[id(f)], boxes)
+                if id(f) in followed:
+                    tracks, step = followed[id(f)]
+                    faces[id(f)] = tracks.follow(step, f.frame, boxes, f.image.shape)
                 else:
                     faces[id(f)] = [(None, b) for b in boxes or []]
             jobs = [(f, b) for f in readable for _, b in faces[id(f)]]
@@ -138,7 +141,9 @@ def predict(
             for f in group:
                 rows = []
                 for i, (track, box) in enumerate(faces.get(id(f), [])):
-                    p = videos.smooth(f, track, next(proba))
+                    p = next(proba)
+                    if id(f) in followed:
+                        p = followed[id(f)][0].smooth(track, p)
                     rows.append(
                         Row(
                             f.source,
@@ -168,30 +173,17 @@ def work_units(files: Sequence[Path], every: int) -> int:
 
 
 class _Videos:
-    """The VideoTracks of the video being read (a new one at each video's first frame), and
-    which one each frame belongs to: a chunk of frames can end one video and start the next."""
+    """The VideoTracks of the video being read: a new one at each video's first frame."""
 
     def __init__(self, options: TrackOptions | None, every: int) -> None:
         self.options, self.every = options, every
         self.source: str | None = None
         self.tracks: VideoTracks | None = None
-        self.of: dict[int, VideoTracks] = {}
 
-    def step(self, f: Frame) -> Step:
-        if self.options is None:
-            return Step(search=True, cut=False)
+    def tracks_for(self, f: Frame) -> VideoTracks | None:
+        """The tracks a frame belongs to; None for a photo, or where videos are not followed."""
+        if self.options is None or f.frame is None:
+            return None
         if f.source != self.source:
             self.source, self.tracks = f.source, VideoTracks(f.fps, self.options, self.every)
-        assert self.tracks is not None
-        self.of[id(f)] = self.tracks
-        return self.tracks.step(f.image, f.frame)
-
-    def follow(self, f: Frame, step: Step, boxes: list[Box] | None) -> list[tuple[int | None, Box]]:
-        tracks = self.of.get(id(f))
-        if tracks is None:
-            return [(None, b) for b in boxes or []]
-        return tracks.follow(step, f.frame, boxes, f.image.shape)
-
-    def smooth(self, f: Frame, track: int | None, proba: np.ndarray) -> np.ndarray:
-        tracks = self.of.get(id(f))
-        return proba if tracks is None else tracks.smooth(track, proba)
+        return self.tracks

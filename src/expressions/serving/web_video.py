@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 
 from expressions.serving.classifier import Classifier
 from expressions.serving.detect import Detector
-from expressions.serving.inputs import VIDEO_SUFFIXES
+from expressions.serving.inputs import VIDEO_SUFFIXES, video_header
 from expressions.serving.limits import Limits
 from expressions.serving.output import record
 from expressions.serving.predict import predict
@@ -45,18 +45,10 @@ class Probe:
 
 def probe(path, name: str, limits: Limits, refused: type[Exception]) -> Probe:
     """The video's frame count, rate and size from its header, or `refused` with the sentence."""
-    import cv2
-
-    capture = cv2.VideoCapture(str(path))
-    try:
-        if not capture.isOpened():
-            raise refused(400, f"{name} could not be read as a video (try {KINDS}).")
-        frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        fps = float(capture.get(cv2.CAP_PROP_FPS) or 0)
-        width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH) or 0)
-        height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
-    finally:
-        capture.release()
+    header = video_header(path)
+    if header is None:
+        raise refused(400, f"{name} could not be read as a video (try {KINDS}).")
+    frames, fps, width, height = header
     if frames <= 0 or fps <= 0 or width <= 0 or height <= 0:
         raise refused(400, f"{name} states no frame count, rate or size; it cannot be analysed.")
     found = Probe(frames, fps, width, height)
