@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from skimage import data, transform  # noqa: E402
 
-from expressions.config import load_params  # noqa: E402
+from expressions.config import Run, load_params  # noqa: E402
 from expressions.data.images import decode, to_model_input  # noqa: E402
 from expressions.release.export import export_onnx  # noqa: E402
 from expressions.serving.choose import (  # noqa: E402
@@ -143,7 +143,7 @@ def model_file(folder: Path) -> Path:
     variant = load_params(ROOT / "params.yaml").variant("main")
     torch.manual_seed(0)
     model = build_model(variant.model, len(variant.classes), variant.image_size).eval()
-    save_model(folder / "model.pt", model, variant)
+    save_model(folder / "model.pt", model, Run(variant))
     return folder / "model.pt"
 
 

@@ -34,16 +34,17 @@ def main(argv: list[str]) -> None:
     params = load_params()
     spec = params.student(name)
     teacher = load_model(paths.user_path(spec.teacher))
-    variant = spec.student(name, teacher.variant, params.train.batch_size)
+    run = spec.student(name, teacher.variant, params.train.batch_size)
+    variant = run.variant
     targets = paths.teacher_targets(name)
     soft, teacher_p = load_targets(targets, spec.temperature, spec.weight)
     merged = load_merged(paths.DATASET)
     code = [Path(__file__), *local_modules(Path(__file__))]
     with launch(replace(params.runtime, processes=1)) as runtime:
         trained = train(
-            variant,
+            run,
             merged,
-            fingerprint=fingerprint(variant, targets, code),
+            fingerprint=fingerprint(run, targets, code),
             checkpoint=paths.student_checkpoint(name),
             live_dir=paths.student_live(name),
             runtime=runtime,
@@ -53,7 +54,7 @@ def main(argv: list[str]) -> None:
     device = runtime.device
     folder = paths.student(name)
     folder.mkdir(parents=True, exist_ok=True)
-    save_model(folder / "model.pt", trained.model, variant, origins=merged.origins)
+    save_model(folder / "model.pt", trained.model, run, origins=merged.origins)
     student = load_model(folder / "model.pt", device)
     export_onnx(student, folder / "model.onnx")
     y_test = merged.part("test")[1]

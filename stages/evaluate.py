@@ -21,8 +21,9 @@ def main(argv: list[str]) -> None:
     parser = cli.parser(__doc__)
     parser.add_argument("variant", help="a variant named in params.yaml variants")
     name = parser.parse_args(argv).variant
-    variant = load_params().variant(name)
-    runs = {seed: read_run(Path(), name, seed) for seed in variant.train.seeds}
+    params = load_params()
+    variant = params.variant(name)
+    runs = {seed: read_run(Path(), name, seed) for seed in params.seeds}
     headline, tables = summarize(
         name,
         {s: r[0] for s, r in runs.items()},
@@ -31,7 +32,7 @@ def main(argv: list[str]) -> None:
     )
     write_json(paths.test_metrics(name), headline)
     write_json(paths.tables(name), tables)
-    first = runs[variant.train.first_seed][1]
+    first = runs[params.first_seed][1]
     write_text(
         paths.PLOTS / name / "confusion.csv", first[["actual", "predicted"]].to_csv(index=False)
     )

@@ -28,7 +28,7 @@ def main(argv: list[str]) -> None:
     cli.parser(__doc__).parse_args(argv)
     params = load_params()
     settings = params.release
-    seed = params.variant(settings.variant).train.first_seed
+    seed = params.first_seed
     loaded = load_model(paths.model(settings.variant, seed))
     variant = loaded.variant
     x_val, y_val = load_merged(paths.DATASET).part("val")

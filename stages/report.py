@@ -22,7 +22,7 @@ def main(argv: list[str]) -> None:
     params = load_params(args.root / paths.PARAMS)
     variants = args.variants or list(params.variants)
     md, js = args.out / paths.REPORT_MD.name, args.out / paths.REPORT_JSON.name
-    write_report(args.root, variants, md, js, params.train.seeds)
+    write_report(args.root, variants, md, js, params.seeds)
     print(f"report: wrote {md} and {js}")
 
 

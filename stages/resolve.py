@@ -15,7 +15,7 @@ def main(argv: list[str]) -> None:
     parser = cli.parser(__doc__)
     parser.add_argument("variant", help="a variant named in params.yaml variants")
     name = parser.parse_args(argv).variant
-    write_text(paths.config(name), load_params().variant(name).shared_json())
+    write_text(paths.config(name), load_params().variant(name).to_json())
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ or unchanged under `torchrun --nproc_per_node N stages/train.py <variant> --seed
 
 from pathlib import Path
 
-from expressions.config import load_params, load_variant
+from expressions.config import load_params, load_run
 from expressions.core import cli, paths
 from expressions.core.atomic import write_json
 from expressions.core.sourcefiles import local_modules
@@ -25,7 +25,7 @@ from expressions.training.model_file import save_model
 
 def main(argv: list[str]) -> None:
     name, seed = cli.run_arguments(__doc__, argv)
-    variant = load_variant(name).with_seed(seed)
+    run = load_run(name, seed)
     knobs = load_params().runtime  # how fast, not what is learnt: no stage declares it
     checkpoint = paths.checkpoint(name, seed)
     processes = worker_count(knobs.processes)
@@ -35,15 +35,15 @@ def main(argv: list[str]) -> None:
     merged = load_merged(paths.DATASET)
     with launch(knobs) as runtime:
         trained = train(
-            variant,
+            run,
             merged,
-            fingerprint=fingerprint(variant, paths.DATASET, code),
+            fingerprint=fingerprint(run, paths.DATASET, code),
             checkpoint=checkpoint,
             live_dir=paths.live(name, seed),
             runtime=runtime,
         )
         if runtime.main:
-            save_model(paths.model(name, seed), trained.model, variant, origins=merged.origins)
+            save_model(paths.model(name, seed), trained.model, run, origins=merged.origins)
             write_json(paths.training_log(name, seed), training_summary(trained))
             write_json(paths.timing("train", name, seed), training_speed(trained))
             checkpoint.unlink(missing_ok=True)  # kept only to resume an interrupted run

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from expressions.analysis import confusion, error_gallery, feature_maps, variant_figures
-from expressions.config import parse_params
+from expressions.config import Run, parse_params
 from expressions.core import paths
 from expressions.core.errors import AnalysisError
 from expressions.data.dataset import SPLITS, save_merged
@@ -206,9 +206,9 @@ def test_analyze_stage_draws_the_runs_model_and_predictions(tmp_path, monkeypatc
     predictions.parent.mkdir(parents=True)
     make_predictions(merged).to_csv(predictions, index=False)
     params = tiny_params(**{"data.image_size": 16, "model.channels": [4, 5, 6, 6, 6]})
-    variant = parse_params(params).variant("main").with_seed(1)
-    model = build_model(variant.model, len(CLASSES), 16)
-    save_model(tmp_path / paths.model("main", 1), model, variant)
+    run = Run(parse_params(params).variant("main"), seed=1)
+    model = build_model(run.variant.model, len(CLASSES), 16)
+    save_model(tmp_path / paths.model("main", 1), model, run)
     monkeypatch.chdir(tmp_path)
     stage = load_stage("analyze")
     stage.main(["main", "--seed", "1"])

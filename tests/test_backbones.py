@@ -11,7 +11,7 @@ import pytest
 import torch
 from skimage import color, data, transform
 
-from expressions.config import ModelSpec, parse_params
+from expressions.config import ModelSpec, Run, parse_params
 from expressions.core.errors import ConfigError
 from expressions.training.backbones import IMAGENET_MEAN, IMAGENET_STD, lite0_weights
 from expressions.training.batches import forward_all
@@ -68,7 +68,7 @@ def lite0_variant(**model: object):
 def test_a_saved_backbone_rebuilds_without_its_weights_file(tmp_path):
     variant = lite0_variant(pretrained=str(tmp_path / "gone.pth"))  # read by training only
     model = build_model(variant.model, 4, variant.image_size).eval()
-    save_model(tmp_path / "model.pt", model, variant)
+    save_model(tmp_path / "model.pt", model, Run(variant))
     file = load_model(tmp_path / "model.pt")
     loaded, settings = file.model, file.variant
     assert settings == variant
@@ -123,7 +123,7 @@ def test_a_backbone_trains_with_the_project_loop():
     variant = dataclasses.replace(
         variant, train=dataclasses.replace(variant.train, backbone_lr=0.5)
     )
-    trained = train(variant, quadrants(n=40))
+    trained = train(Run(variant), quadrants(n=40))
     assert np.isfinite(trained.history[0]["train_loss"])
 
 

@@ -3,12 +3,20 @@
 import copy
 import dataclasses
 import difflib
+import json
 import re
 from pathlib import Path
 
 import pytest
 
-from expressions.config import VariantConfig, load_params, parse_params, read_yaml, set_dotted
+from expressions.config import (
+    Run,
+    VariantConfig,
+    load_params,
+    parse_params,
+    read_yaml,
+    set_dotted,
+)
 from expressions.config.model import ModelSpec, TrainSpec
 from expressions.core.errors import ConfigError
 from helpers.builders import params_with
@@ -29,9 +37,10 @@ def test_shipped_params_are_valid_and_resolve_the_study_variants():
 
 @pytest.mark.parametrize("section, spec", [("model", ModelSpec), ("train", TrainSpec)])
 def test_every_knob_is_written_in_params_yaml(section, spec):
-    """A user finds every knob where the README says: params.yaml (a run's seed is per run)."""
-    knobs = {f.name for f in dataclasses.fields(spec) if "per_run" not in f.metadata}
-    assert knobs == set(RAW[section])
+    """A user finds every knob where the README says: params.yaml (train.seeds is the
+    pipeline's list of runs, Params.seeds, not a recipe's knob)."""
+    knobs = {f.name for f in dataclasses.fields(spec)}
+    assert knobs == set(RAW[section]) - {"seeds"}
 
 
 def test_variant_round_trips_through_json():
@@ -175,3 +184,29 @@ def test_make_check_names_what_is_wrong_with_a_change_before_dvc_does(settings, 
         check(settings, ROOT / "params.yaml")
     ok = check(["model.kernel=4", "train.seeds=[0,1,2]", "+variants.x={}"], ROOT / "params.yaml")
     assert ok.endswith(": valid")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("train.seed", 3, r"train\.seed is not a params\.yaml key: each run's seed is one of"),
+        ("variants.main.train.seed", 3, r"variants\.main\.train\.seed is not a params\.yaml key"),
+        ("variants.main.train.seeds", [1], r"every variant runs with the same seeds"),
+        ("train.seeds", [1, 1], r"train\.seeds needs one or more distinct seeds"),
+        ("train.seeds", 3, r"for 3 runs write -S 'train\.seeds=\[0,1,2\]'"),
+    ],
+)
+def test_the_seeds_are_the_pipelines_list_of_runs_and_a_run_seed_no_recipe_knob(
+    key, value, message
+):
+    with pytest.raises(ConfigError, match=message):
+        parse_params(params_with(key, value))
+
+
+def test_a_run_is_its_variant_and_its_seed_and_model_pt_keeps_both():
+    params = parse_params(params_with("train.seeds", [4, 2]))
+    assert (params.seeds, params.first_seed) == ((4, 2), 4)
+    variant = params.variant("variant1")
+    assert "seed" not in variant.to_json() and VariantConfig.from_json(variant.to_json()) == variant
+    run = Run(variant, seed=2)
+    assert Run.from_json(run.to_json()) == run and json.loads(run.to_json())["seed"] == 2

@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 
 from expressions.analysis.evaluation import predict_split
+from expressions.config import Run
 from expressions.config.runtime import RuntimeSpec
 from expressions.data.dataset import load_merged, save_merged
 from expressions.training.distributed import launch
@@ -34,7 +35,7 @@ def test_two_gloo_processes_train_like_one_and_evaluate_alike(tmp_path):
     variant = tiny(dropout=0.0, epochs=2, augment=True, balance="weighted_loss")
     shutil.copy(ROOT / "params.yaml", tmp_path)  # train and test read its runtime section
     (tmp_path / "configs").mkdir()
-    (tmp_path / "configs" / "tiny.json").write_text(variant.shared_json())
+    (tmp_path / "configs" / "tiny.json").write_text(variant.to_json())
     # 113 training images: the last global batch holds one, so rank 1's share of it is empty.
     dataset = tmp_path / "data" / "merged" / "dataset.npz"
     save_merged(dataset, quadrants(n=189))
@@ -54,7 +55,7 @@ def test_two_gloo_processes_train_like_one_and_evaluate_alike(tmp_path):
     assert not (tmp_path / "checkpoints" / "tiny" / "seed-0" / "last.pt").exists()
     assert not list(tmp_path.rglob(".tmp-*"))
 
-    single = train(variant, load_merged(dataset))
+    single = train(Run(variant), load_merged(dataset))
     ddp = load_model(run / "model.pt").model
     expected = single.model.state_dict()
     for name, value in ddp.state_dict().items():

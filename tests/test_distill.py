@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from expressions.config import parse_params
+from expressions.config import Run, parse_params
 from expressions.core.errors import ConfigError
 from expressions.data.dataset import Merged
 from expressions.data.views import views
@@ -44,7 +44,9 @@ def test_a_student_is_its_teachers_network_in_one_view_with_the_batch_size_of_pa
     assert (spec.temperature, spec.weight, spec.epochs, spec.int8) == (2.0, 0.9, 3, True)
     teacher = tiny_variant("tuned")
     assert teacher.train.tta_flip  # tuned averages the mirror: the student must not
-    student = spec.student("fast", teacher, params.train.batch_size)
+    run = spec.student("fast", teacher, params.train.batch_size)
+    student = run.variant
+    assert run.seed == 0 and student.name == "fast"
     assert student.views() == [student.views()[0]] and len(student.views()) == 1
     assert (student.model, student.classes) == (teacher.model, teacher.classes)
     assert (student.train.epochs, student.train.augment, student.train.batch_size) == (3, False, 32)
@@ -122,7 +124,7 @@ def test_a_student_learns_the_stored_probabilities_not_the_labels():
     teacher_says = np.eye(c, dtype=np.float32)[(y[:192] + 1) % c] * 0.97 + 0.03 / c
     soft = SoftTargets(x[:192], y[:192], teacher_says, temperature=1.0, weight=1.0)
     student = replace(variant, train=replace(variant.train, epochs=8, lr=0.01))
-    trained = train(student, merged, soft=soft)
+    trained = train(Run(student), merged, soft=soft)
     with torch.inference_mode():
         pred = trained.model.eval()(torch.from_numpy(x[:192, None]).float() / 255).argmax(1)
     follows_teacher = (pred.numpy() == (y[:192] + 1) % c).mean()

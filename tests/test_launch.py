@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from expressions.config import VariantConfig, parse_params, read_yaml
+from expressions.config import Run, parse_params, read_yaml
 from expressions.core.errors import ConfigError
 from expressions.training.launch import under_launcher, worker_count
 
@@ -51,14 +51,16 @@ def test_a_speed_knob_under_train_says_where_it_moved(where):
     )
 
 
-def test_a_model_file_of_before_still_loads_without_its_speed_knobs():
-    variant = parse_params(copy.deepcopy(SHIPPED)).variant("tuned").with_seed(0)
+def test_a_model_file_of_before_still_loads_without_its_speed_knobs_and_with_its_seed():
+    variant = parse_params(copy.deepcopy(SHIPPED)).variant("tuned")
     raw = json.loads(variant.to_json())
     raw["train"] |= {"threads": 1, "workers": 0, "device": "auto", "processes": 1}
+    raw["train"] |= {"seeds": [0, 1], "seed": 1}  # a run's seed sat in its recipe then
     del raw["train"]["tta_crop"]  # one `crop` served augmentation and the test-time crops then
     raw["train"]["crop"] = 0.8
-    old = VariantConfig.from_json(json.dumps(raw))
-    assert old.train.tta_crop == 0.8 and replace(old.train, tta_crop=0.9, crop=0.9) == variant.train
+    old = Run.from_json(json.dumps(raw))
+    assert old.seed == 1 and old.variant.train.tta_crop == 0.8
+    assert replace(old.variant.train, tta_crop=0.9, crop=0.9) == variant.train
 
 
 def test_auto_is_one_per_gpu_or_one_without_cuda():

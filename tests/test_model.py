@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from expressions.config import ModelSpec, TrainSpec, VariantConfig
+from expressions.config import ModelSpec, Run, TrainSpec, VariantConfig
 from expressions.training.model import build_model
 from expressions.training.model_file import load_model, save_model
 
@@ -60,7 +60,7 @@ def test_even_kernels_pad_one_more_pixel_after_than_before(kernel):
 
 def variant(model_spec: ModelSpec) -> VariantConfig:
     train = TrainSpec(
-        epochs=1, lr=1e-3, batch_size=8, seed=0, amp="none",
+        epochs=1, lr=1e-3, batch_size=8, amp="none",
         rotate=10, translate=0.1, crop=0.9, balance="none", label_smoothing=0.0,
         weight_decay=0.0, schedule="none", warmup_epochs=0, early_stopping=0,
     )  # fmt: skip
@@ -74,10 +74,10 @@ def test_a_saved_model_reloads_alone_with_its_settings_and_pixel_stats(tmp_path)
     model = build_model(settings.model, 4, 40)
     model.set_pixel_stats(0.4, 0.2)
     model = model.to(memory_format=torch.channels_last).eval()
-    save_model(tmp_path / "model.pt", model, settings)
+    save_model(tmp_path / "model.pt", model, Run(settings, seed=3))
     file = load_model(tmp_path / "model.pt")
     loaded, loaded_settings = file.model, file.variant
-    assert loaded_settings == settings
+    assert loaded_settings == settings and file.run.seed == 3
     assert not loaded.training
     assert loaded.pixel_mean.item() == pytest.approx(0.4)
     x = torch.rand(3, 1, 40, 40)
@@ -87,5 +87,5 @@ def test_a_saved_model_reloads_alone_with_its_settings_and_pixel_stats(tmp_path)
 
 def test_the_model_file_is_written_atomically(tmp_path):
     settings = variant(spec())
-    save_model(tmp_path / "m" / "model.pt", build_model(settings.model, 4, 40), settings)
+    save_model(tmp_path / "m" / "model.pt", build_model(settings.model, 4, 40), Run(settings))
     assert [p.name for p in (tmp_path / "m").iterdir()] == ["model.pt"]

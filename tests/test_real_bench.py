@@ -130,3 +130,14 @@ def test_the_challenges_csv_becomes_the_folder_layout_the_pipeline_reads(tmp_pat
     assert sorted((i.split, i.label) for i in found.items) == [
         ("test", "angry"), ("train", "happy"), ("val", "neutral"),
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_shipped_models_recipe_is_one_the_pipeline_accepts_at_any_seed(tmp_path, seed):
+    model = tool("fer2013_model")
+    recipe = model.read_yaml(model.RECIPE)
+    write_yaml(tmp_path / "params.yaml", model.model_params(tmp_path / "fer2013.zip", recipe, seed))
+    loaded = load_params(tmp_path / "params.yaml")
+    variant = loaded.variant(model.NAME)
+    assert variant.model.arch == "efficientnet_lite0" and variant.train.tta_crops
+    assert loaded.seeds == (seed,) and loaded.runtime.threads == 1

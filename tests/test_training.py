@@ -22,7 +22,7 @@ from expressions.training.distributed import Runtime
 from expressions.training.loop import train
 from expressions.training.model_file import load_model, save_model
 from expressions.training.recipe import Augment, class_weights, lr_at, make_optimizer, random_affine
-from helpers.builders import SIZE, STUDY, quadrants, tiny
+from helpers.builders import SIZE, STUDY, quadrants, tiny_run
 
 
 def weights(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -41,14 +41,14 @@ def scores(history: list[dict[str, float]]) -> list[tuple]:
 
 
 def test_learns_the_quadrants_well_above_chance():
-    trained = train(tiny(dropout=0.0, epochs=3), quadrants())
+    trained = train(tiny_run(dropout=0.0, epochs=3), quadrants())
     assert trained.history[-1]["val_acc"] > 0.6  # chance is 0.25
     assert trained.history[-1]["val_loss"] < trained.history[0]["val_loss"]
     assert trained.images_per_s > 0
 
 
 def test_prints_the_studys_epoch_line_after_each_epoch(capsys):
-    train(tiny(epochs=2), quadrants())
+    train(tiny_run(epochs=2), quadrants())
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("Epoch")]
     pattern = r"Epoch \[{}/2\], Validation Loss: \d+\.\d{{4}}, Validation Accuracy: \d+\.\d{{2}}%"
     assert len(lines) == 2
@@ -57,18 +57,22 @@ def test_prints_the_studys_epoch_line_after_each_epoch(capsys):
 
 
 def test_two_runs_with_every_random_option_on_are_bit_identical():
-    recipe = tiny(augment=True, balance="sampler", label_smoothing=0.1, schedule="cosine")
+    recipe = tiny_run(augment=True, balance="sampler", label_smoothing=0.1, schedule="cosine")
     first, second = train(recipe, quadrants()), train(recipe, quadrants())
     assert scores(first.history) == scores(second.history)
     assert_same_weights(first.model, second.model)
 
 
 def test_a_resumed_run_ends_exactly_where_an_uninterrupted_one_does(tmp_path, capsys):
-    recipe = tiny(augment=True, epochs=2)
+    recipe = tiny_run(augment=True, epochs=2)
     whole = train(recipe, quadrants())
     ckpt, live = tmp_path / "last.pt", tmp_path / "live"
     train(
-        tiny(augment=True, epochs=1), quadrants(), fingerprint="f", checkpoint=ckpt, live_dir=live
+        tiny_run(augment=True, epochs=1),
+        quadrants(),
+        fingerprint="f",
+        checkpoint=ckpt,
+        live_dir=live,
     )
     (live / "plots" / "metrics" / "val_loss.tsv").unlink()  # as DVC deletes outputs before a run
     capsys.readouterr()
@@ -84,19 +88,19 @@ def test_a_resumed_run_ends_exactly_where_an_uninterrupted_one_does(tmp_path, ca
 
 def test_a_checkpoint_of_other_settings_is_ignored(tmp_path, capsys):
     ckpt = tmp_path / "last.pt"
-    train(tiny(epochs=1), quadrants(), fingerprint="a", checkpoint=ckpt)
-    train(tiny(epochs=1), quadrants(), fingerprint="b", checkpoint=ckpt)
+    train(tiny_run(epochs=1), quadrants(), fingerprint="a", checkpoint=ckpt)
+    train(tiny_run(epochs=1), quadrants(), fingerprint="b", checkpoint=ckpt)
     out = capsys.readouterr().out
     assert out.count("Epoch [1/1]") == 2 and "starting afresh" in out
 
 
 def test_early_stopping_keeps_the_best_epochs_weights():
     data = quadrants(val_shift=1)  # validation loss rises as the model learns
-    stopped = train(tiny(epochs=6, early_stopping=2), data)
+    stopped = train(tiny_run(epochs=6, early_stopping=2), data)
     assert len(stopped.history) == 3  # epoch 1 is best, then two epochs without improvement
     assert stopped.kept_epoch == 1
     assert stopped.history[2]["val_loss"] > stopped.history[0]["val_loss"]
-    assert_same_weights(stopped.model, train(tiny(epochs=1), data).model)
+    assert_same_weights(stopped.model, train(tiny_run(epochs=1), data).model)
 
 
 def test_learning_rate_schedules_per_step():
@@ -118,10 +122,11 @@ def test_weight_decay_switches_adam_to_adamw():
 
 
 def test_each_epoch_logs_the_learning_rate_it_started_with():
-    recipe = tiny(epochs=3, schedule="cosine", warmup_epochs=1, lr=0.01)
+    recipe = tiny_run(epochs=3, schedule="cosine", warmup_epochs=1, lr=0.01)
     trained = train(recipe, quadrants())
-    steps = math.ceil(len(quadrants().part("train")[1]) / recipe.train.batch_size)
-    expected = [lr_at(e * steps, steps, recipe.train) for e in range(3)]
+    spec = recipe.variant.train
+    steps = math.ceil(len(quadrants().part("train")[1]) / spec.batch_size)
+    expected = [lr_at(e * steps, steps, spec) for e in range(3)]
     assert [h["lr"] for h in trained.history] == expected
     assert expected[0] < expected[1] > expected[2]
 
@@ -158,7 +163,10 @@ def test_augmentation_touches_training_batches_only(monkeypatch):
     original = recipe.augment_batch
     monkeypatch.setattr(recipe, "augment_batch", lambda x, t: seen.append(len(x)) or original(x, t))
     data = quadrants()
-    plain, augmented = train(tiny(epochs=2), data), train(tiny(epochs=2, augment=True), data)
+    plain, augmented = (
+        train(tiny_run(epochs=2), data),
+        train(tiny_run(epochs=2, augment=True), data),
+    )
     assert sum(seen) == 2 * len(data.part("train")[1])  # no validation image went through it
     assert plain.history[0]["train_loss"] != augmented.history[0]["train_loss"]
 
@@ -177,8 +185,8 @@ def test_flip_only_augmentation_mirrors_about_half_the_images():
 
 def test_loader_workers_give_the_same_run_as_in_loop_batches():
     in_loop, loaded = (
-        train(tiny(epochs=1), quadrants()),
-        train(tiny(epochs=1), quadrants(), runtime=Runtime(torch.device("cpu"), workers=1)),
+        train(tiny_run(epochs=1), quadrants()),
+        train(tiny_run(epochs=1), quadrants(), runtime=Runtime(torch.device("cpu"), workers=1)),
     )
     assert_same_weights(in_loop.model, loaded.model)
 
@@ -197,7 +205,7 @@ def test_classes_that_differ_from_the_config_stop_with_one_sentence():
     data = quadrants()
     other = Merged(data.x, data.y, data.split, ("a", "b", "c", "d"))
     with pytest.raises(TrainingError, match="differ from the config"):
-        train(tiny(), other)
+        train(tiny_run(), other)
 
 
 def test_bf16_autocast_runs_on_this_cpu_and_fp16_stays_cuda_only(capsys):
@@ -212,11 +220,11 @@ def test_bf16_autocast_runs_on_this_cpu_and_fp16_stays_cuda_only(capsys):
 
 @pytest.mark.skipif(not cpu_has_bf16(), reason="this CPU has no native bfloat16")
 def test_a_bf16_run_on_the_cpu_trains_and_its_model_agrees_in_float32(tmp_path):
-    variant = tiny(amp="bf16", epochs=3)
+    run = tiny_run(amp="bf16", epochs=3)
     merged = quadrants()
-    trained = train(variant, merged)
+    trained = train(run, merged)
     assert all(np.isfinite(h["train_loss"]) and np.isfinite(h["val_loss"]) for h in trained.history)
-    save_model(tmp_path / "model.pt", trained.model, variant)
+    save_model(tmp_path / "model.pt", trained.model, run)
     model = load_model(tmp_path / "model.pt").model
     x = torch.from_numpy(merged.part("test")[0])
     cpu = torch.device("cpu")
@@ -227,12 +235,12 @@ def test_a_bf16_run_on_the_cpu_trains_and_its_model_agrees_in_float32(tmp_path):
 
 
 def test_ema_mixup_and_cutmix_runs_resume_exactly_and_repeat_bit_for_bit(tmp_path, capsys):
-    recipe = tiny(augment=True, epochs=2, ema=0.9, mixup=0.4, cutmix=1.0)
+    recipe = tiny_run(augment=True, epochs=2, ema=0.9, mixup=0.4, cutmix=1.0)
     whole, again = train(recipe, quadrants()), train(recipe, quadrants())
     assert scores(whole.history) == scores(again.history)
     assert_same_weights(whole.model, again.model)
     ckpt = tmp_path / "last.pt"
-    one = tiny(augment=True, epochs=1, ema=0.9, mixup=0.4, cutmix=1.0)
+    one = tiny_run(augment=True, epochs=1, ema=0.9, mixup=0.4, cutmix=1.0)
     train(one, quadrants(), fingerprint="f", checkpoint=ckpt)
     resumed = train(recipe, quadrants(), fingerprint="f", checkpoint=ckpt)
     assert "resuming" in capsys.readouterr().out
@@ -242,8 +250,8 @@ def test_ema_mixup_and_cutmix_runs_resume_exactly_and_repeat_bit_for_bit(tmp_pat
 
 def test_the_kept_model_is_the_weights_moving_average():
     plain, averaged = (
-        train(tiny(epochs=2), quadrants()),
-        train(tiny(epochs=2, ema=0.5), quadrants()),
+        train(tiny_run(epochs=2), quadrants()),
+        train(tiny_run(epochs=2, ema=0.5), quadrants()),
     )
     weight = next(n for n, _ in plain.model.named_parameters() if n.endswith("weight"))
     a, b = (

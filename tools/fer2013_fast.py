@@ -117,9 +117,7 @@ def package(
         built = Path(scratch) / "built"
         built.mkdir()
         calibrated = replace(loaded, temperature=calib.temperature)
-        save_model(
-            built / "model.pt", loaded.model, loaded.variant, calib.temperature, loaded.origins
-        )
+        save_model(built / "model.pt", loaded.model, loaded.run, calib.temperature, loaded.origins)
         export_onnx(calibrated, built / "model.onnx")
         tolerance = spec.get("int8_tolerance", 0.005)
         val = int8_model(built / "model.onnx", built / "model.int8.onnx", (x_val, y_val), tolerance)

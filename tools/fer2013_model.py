@@ -1,7 +1,7 @@
 """The accurate (ten-view) FER2013 model that ships with the package, rebuilt by the project's own
 pipeline; tools/fer2013_fast.py distils the fast default from it.
 
-    python tools/fer2013_model.py PATH [--recipe FILE] [--keep DIR] [--out DIR]
+    python tools/fer2013_model.py PATH [--recipe FILE] [--seed N] [--keep DIR] [--out DIR]
     make fer2013-model FER2013=PATH
 
 PATH is FER2013 in the folder layout (`fer2013/{train,val,test}/<label>/*.jpg`: the challenge's
@@ -13,7 +13,9 @@ val and test), train, test, evaluate, release (temperature fitted on val, model 
 release goes to src/expressions/models/fer2013-accurate/ with its weights stored as float16 (half the
 size: release/compact.py) and its card completed with the data's licence and how it was built.
 On a 2-core CPU the training takes hours; --keep DIR keeps the scratch project, and a second run
-with the same DIR picks up where the first stopped (DVC runs only what is missing).
+with the same DIR picks up where the first stopped (DVC runs only what is missing). It trains on
+one thread (runtime.threads: 1), so that the same code reproduces it bit for bit beside other
+work; --seed N draws another run of the same recipe (a second member of an ensemble).
 """
 
 from __future__ import annotations
@@ -85,17 +87,24 @@ def package(project: Path, out: Path, command: str, minutes: float) -> ModelCard
     return card
 
 
+def model_params(data: Path, recipe: dict, seed: int) -> dict:
+    """The scratch project's params.yaml: FER2013's seven classes, one variant, one seed."""
+    settings = {"runtime.threads": 1, "train.seeds": [seed]}
+    return real_params(data, CLASSES[7], [NAME], None, {NAME: recipe}, settings)
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("path", type=Path, help="FER2013 as a zip or folder (fer2013/<split>/...)")
     parser.add_argument("--recipe", type=Path, default=RECIPE, help="the variant's overrides")
+    parser.add_argument("--seed", type=int, default=0, help="the run's seed (default 0)")
     parser.add_argument("--keep", type=Path, help="the scratch project's folder, kept (resumable)")
     parser.add_argument("--out", type=Path, default=OUT, help=f"where the model goes ({OUT})")
     args = parser.parse_args(argv)
     if not args.path.exists():
         raise SystemExit(f"error: {args.path} not found (FER2013 as a zip or a folder)")
     recipe = read_yaml(args.recipe)
-    params = real_params(args.path.resolve(), CLASSES[7], [NAME], None, {NAME: recipe})
+    params = model_params(args.path.resolve(), recipe, args.seed)
     scratch = args.keep or Path(f"{ROOT}/bench-results/fer2013-model")
     kept_project(scratch, params)
     start = time.perf_counter()

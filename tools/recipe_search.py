@@ -27,7 +27,7 @@ from pathlib import Path
 
 from expressions.analysis.evaluation import predict_split
 from expressions.analysis.metrics import classification_metrics
-from expressions.config import Params, load_params, read_yaml
+from expressions.config import Params, Run, load_params, read_yaml
 from expressions.core.atomic import write_json
 from expressions.data.dataset import load_merged
 from expressions.training.device import pick_device, usable_cpus
@@ -66,14 +66,15 @@ def score(name: str, overrides: dict, params_file: Path, data: Path, threads: in
     """Train one recipe and score it on validation (runs in a worker process)."""
     params = load_params(params_file)
     train_overrides = {**overrides.get("train", {})}
-    seed = train_overrides.pop("seed", params.train.first_seed)  # a recipe is one run: its seed
+    seed = train_overrides.pop("seed", params.first_seed)  # a recipe is one run: its seed
     params.variants[name] = {**overrides, "train": train_overrides}
-    variant = params.variant(name).with_seed(seed)  # validated as a variant in params.yaml
+    run = Run(params.variant(name), seed)  # validated as a variant in params.yaml
+    variant = run.variant
     merged = load_merged(data)
     start = time.perf_counter()
     device = pick_device(params.runtime.device)
     runtime = Runtime(device, threads=threads or params.runtime.threads)
-    trained = train(variant, merged, runtime=runtime)
+    trained = train(run, merged, runtime=runtime)
     val = predict_split(trained.model, merged, variant, device, "val")
     metrics = classification_metrics(val.actual, val.predicted, merged.classes)
     return {

@@ -9,14 +9,14 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from expressions.config import ModelSpec, TrainSpec, VariantConfig
+from expressions.config import ModelSpec, Run, TrainSpec, VariantConfig
 from expressions.data.dataset import SPLITS, Merged
 
 ROOT = Path(__file__).resolve().parents[2]
 CLASSES = ("Angry", "Engaged", "Happy", "Neutral")
 SIZE = 16
 STUDY = dict(
-    epochs=2, lr=3e-3, batch_size=16, seed=0, amp="none", channels_last=True, augment=False,
+    epochs=2, lr=3e-3, batch_size=16, amp="none", channels_last=True, augment=False,
     rotate=10.0, translate=0.1, crop=0.9, tta_crop=0.9, balance="none", label_smoothing=0.0,
     weight_decay=0.0, schedule="none", warmup_epochs=0, early_stopping=0, tta_flip=False,
 )  # fmt: skip
@@ -26,6 +26,11 @@ def tiny(dropout: float = 0.3, **train: object) -> VariantConfig:
     """The study's recipe on a network small enough to train in a fraction of a second."""
     model = ModelSpec(kernel=3, depth=2, channels=(4, 8), hidden=16, dropout=dropout)
     return VariantConfig("tiny", CLASSES, SIZE, model, TrainSpec(**{**STUDY, **train}))
+
+
+def tiny_run(dropout: float = 0.3, seed: int = 0, **train: object) -> Run:
+    """tiny()'s recipe as one run, with `seed`."""
+    return Run(tiny(dropout, **train), seed)
 
 
 def quadrants(n: int = 192, seed: int = 0, val_shift: int = 0) -> Merged:
@@ -102,15 +107,10 @@ def image_axes(fig) -> list:
 
 
 def params_with(dotted: str, value: object) -> dict:
-    """The shipped params.yaml (read as the pipeline reads it) with one key set to `value`."""
-    import copy
+    """The shipped params.yaml (read as the pipeline reads it) with one key set to `value`, as
+    `dvc exp run -S` sets it (missing parents created)."""
+    from expressions.config import read_yaml, set_dotted
 
-    from expressions.config import read_yaml
-
-    raw = copy.deepcopy(read_yaml(ROOT / "params.yaml"))
-    *parents, last = dotted.split(".")
-    node = raw
-    for key in parents:
-        node = node[key]
-    node[last] = value
+    raw = read_yaml(ROOT / "params.yaml")
+    set_dotted(raw, dotted, value)
     return raw

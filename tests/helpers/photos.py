@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 from skimage import data, transform
 
-from expressions.config import VariantConfig, parse_params
+from expressions.config import Run, VariantConfig, parse_params
 from expressions.data.images import to_model_input
 from expressions.release.bundle import Calibration
 from expressions.release.card import CARD, card_facts
@@ -138,7 +138,7 @@ def save_tiny_model(path: Path, name: str = "main", seed: int = 0) -> Path:
         loss.backward()
         optimizer.step()
     model.eval()
-    save_model(path, model, variant)
+    save_model(path, model, Run(variant))
     return path
 
 

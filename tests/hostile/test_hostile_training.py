@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from expressions.config import load_params
+from expressions.config import Run, load_params
 from expressions.core.errors import ModelFileError
 from expressions.training.loop import train
 from expressions.training.model import build_model
 from expressions.training.model_file import load_model, save_model
-from helpers.builders import quadrants, tiny
+from helpers.builders import quadrants, tiny, tiny_run
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,7 +30,7 @@ def truncated_copy(path: Path, keep: float = 0.5) -> None:
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "empty", "foreign"])
 def test_a_corrupt_checkpoint_is_discarded_with_one_warning(tmp_path, capsys, damage) -> None:
     ckpt = tmp_path / "checkpoints" / "tiny" / "last.pt"
-    train(tiny(epochs=1), quadrants(), fingerprint="f", checkpoint=ckpt)
+    train(tiny_run(epochs=1), quadrants(), fingerprint="f", checkpoint=ckpt)
     if damage == "truncated":
         truncated_copy(ckpt)
     elif damage == "garbage":
@@ -40,7 +40,7 @@ def test_a_corrupt_checkpoint_is_discarded_with_one_warning(tmp_path, capsys, da
     else:  # a readable file that is not ours: a list of tensors
         torch.save([torch.zeros(3)], ckpt)
     capsys.readouterr()
-    again = train(tiny(epochs=2), quadrants(), fingerprint="f", checkpoint=ckpt)
+    again = train(tiny_run(epochs=2), quadrants(), fingerprint="f", checkpoint=ckpt)
     out = capsys.readouterr().out
     warnings = [line for line in out.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1
@@ -52,7 +52,8 @@ def test_a_corrupt_checkpoint_is_discarded_with_one_warning(tmp_path, capsys, da
 def saved_model(root: Path) -> Path:
     variant = tiny()
     path = root / "models" / "main" / "seed-0" / "model.pt"
-    save_model(path, build_model(variant.model, len(variant.classes), variant.image_size), variant)
+    model = build_model(variant.model, len(variant.classes), variant.image_size)
+    save_model(path, model, Run(variant))
     return path
 
 
@@ -70,7 +71,7 @@ def test_test_stage_says_it_in_one_line_and_exits_1(tmp_path) -> None:
     (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
     (tmp_path / "configs").mkdir()
     variant = load_params(tmp_path / "params.yaml").variant("main")
-    (tmp_path / "configs" / "main.json").write_text(variant.shared_json())
+    (tmp_path / "configs" / "main.json").write_text(variant.to_json())
     model = tmp_path / "models" / "main" / "seed-0" / "model.pt"
     model.parent.mkdir(parents=True)
     model.write_bytes(b"PK\x03\x04 truncated")

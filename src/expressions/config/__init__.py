@@ -2,10 +2,11 @@
 and the validator they share (fields.py). Import from here."""
 
 from expressions.config.data import DataConfig, LabelConfig, LimitsConfig, SplitConfig
-from expressions.config.model import ModelSpec, ReleaseConfig, TrainSpec, VariantConfig
+from expressions.config.model import ModelSpec, ReleaseConfig, Run, TrainSpec, VariantConfig
 from expressions.config.params import (
     Params,
     load_params,
+    load_run,
     load_variant,
     parse_params,
     read_yaml,
@@ -21,10 +22,12 @@ __all__ = [
     "ModelSpec",
     "Params",
     "ReleaseConfig",
+    "Run",
     "SplitConfig",
     "TrainSpec",
     "VariantConfig",
     "load_params",
+    "load_run",
     "load_variant",
     "parse_params",
     "read_yaml",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from expressions.config.data import NAME
 from expressions.config.fields import bounded, build
-from expressions.config.model import VariantConfig
+from expressions.config.model import Run, VariantConfig
 from expressions.core.errors import ConfigError
 
 STUDENTS = "students"  # models/students/<name>/: a student's files (core/paths.py)
@@ -38,8 +38,8 @@ class DistillSpec:
     int8: bool = True  # also an int8 ONNX model, kept where it stays within int8_tolerance
     int8_tolerance: float = bounded(0.0, 1.0, default=0.005)  # validation accuracy it may lose
 
-    def student(self, name: str, teacher: VariantConfig, batch_size: int) -> VariantConfig:
-        """The student's settings: the teacher's network and classes, one view, this recipe,
+    def student(self, name: str, teacher: VariantConfig, batch_size: int) -> Run:
+        """The student's run: the teacher's network and classes, one view, this recipe and seed,
         train.batch_size of params.yaml."""
         if teacher.model.arch == "study" and self.input_size:
             raise ConfigError(
@@ -53,8 +53,6 @@ class DistillSpec:
             teacher.train,
             epochs=self.epochs,
             lr=self.lr,
-            seed=self.seed,
-            seeds=(self.seed,),
             augment=False,  # the fixed copies are the augmentation: the teacher saw exactly those
             balance="none",
             early_stopping=0,
@@ -67,7 +65,9 @@ class DistillSpec:
             tta_crops=False,
             batch_size=batch_size,
         )
-        return VariantConfig(name, teacher.classes, teacher.image_size, model, train)
+        return Run(
+            VariantConfig(name, teacher.classes, teacher.image_size, model, train), self.seed
+        )
 
 
 def check_distill(raw: object, variants: dict) -> dict[str, DistillSpec]:

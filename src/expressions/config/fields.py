@@ -73,11 +73,6 @@ def check_bounds(value: Any, meta: Any, key: str) -> None:
             raise ConfigError(f"{key} is {value!r}; allowed range {left}{lo}, {hi}]")
 
 
-def per_run(default: Any, why: str) -> Any:
-    """A setting each run gets from elsewhere (the pipeline), never a params.yaml key."""
-    return field(default=default, metadata={"per_run": why})
-
-
 def build(cls: type, raw: Any, where: str, nested: dict[str, type] | None = None) -> Any:
     """Build dataclass `cls` from a params mapping: no unknown or missing keys, right types.
 
@@ -86,10 +81,7 @@ def build(cls: type, raw: Any, where: str, nested: dict[str, type] | None = None
     nested = nested or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{where} must be a mapping of keys, not {raw!r}")
-    known = {f.name: f for f in fields(cls) if "per_run" not in f.metadata}
-    for f in fields(cls):
-        if "per_run" in f.metadata and f.name in raw:
-            raise ConfigError(f"{where}.{f.name} is not a params.yaml key: {f.metadata['per_run']}")
+    known = {f.name: f for f in fields(cls)}
     unknown = sorted(set(raw) - set(known))
     if unknown:
         raise ConfigError(

@@ -1,6 +1,6 @@
-"""The model-side sections of params.yaml: model, train, release, and a variant's resolved
-settings. Each knob's type, bounds and default sit on its field; the checks across keys sit on
-the section they concern (`check`).
+"""The model-side sections of params.yaml: model, train, release, a variant's resolved
+settings, and a run (a variant trained with one seed). Each knob's type, bounds and default sit
+on its field; the checks across keys sit on the section they concern (`check`).
 """
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
-from expressions.config.fields import bounded, build, choice, per_run
+from expressions.config.fields import bounded, build, choice
 from expressions.config.runtime import KEYS as RUNTIME_KEYS
 from expressions.core.errors import ConfigError
 from expressions.data.views import View, views
@@ -23,6 +23,24 @@ def first_seed(seeds: Sequence[int]) -> int:
     confusion plot, ONNX, the release): the first of train.seeds, which dvc.yaml writes
     `${train.seeds.0}` because DVC must know those paths before any script runs."""
     return seeds[0]
+
+
+def check_seeds(seeds: object) -> tuple[int, ...]:
+    """train.seeds: the runs of every variant, each a train@<variant>-<seed> stage."""
+    if isinstance(seeds, int) and not isinstance(seeds, bool):  # a count, as -S seeds=3 gives
+        raise ConfigError(
+            f"train.seeds is a list of seeds, one run each: for {seeds} runs write "
+            f"-S 'train.seeds=[{','.join(map(str, range(seeds)))}]', not {seeds}"
+        )
+    if not isinstance(seeds, list | tuple):
+        raise ConfigError(f"train.seeds is a list of seeds, e.g. [0, 1, 2], not {seeds!r}")
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ConfigError(
+            f"train.seeds needs one or more distinct seeds, e.g. [0, 1, 2], not {list(seeds)}"
+        )
+    if any(isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < 2**31 for s in seeds):
+        raise ConfigError(f"train.seeds are whole numbers in [0, 2**31), not {list(seeds)}")
+    return tuple(seeds)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,13 +109,13 @@ class ModelSpec:
 
 @dataclass(frozen=True, kw_only=True)
 class TrainSpec:
-    """One training recipe; params.yaml's defaults are the study's (Adam, 3 epochs, no tricks)."""
+    """One training recipe; params.yaml's defaults are the study's (Adam, 3 epochs, no tricks).
+    Which seeds it runs with (train.seeds) is the pipeline's business, the same for every
+    variant (Params.seeds); one run's seed is its Run's."""
 
     epochs: int = bounded(1, 10_000)
     lr: float = bounded(0.0, 10.0, open_lo=True)
     batch_size: int = bounded(1, 65_536)
-    seeds: tuple[int, ...] = (0,)  # one run (a DVC stage, train@<variant>-<seed>) per seed
-    seed: int = per_run(0, "each run's seed is one of train.seeds, e.g. seeds: [0, 1, 2]")
     amp: str = choice("auto", "none", "bf16", "fp16")
     channels_last: bool = True
     augment: bool = False
@@ -118,22 +136,8 @@ class TrainSpec:
     cutmix: float = bounded(0.0, 10.0, default=0.0)  # Beta(a, a) pasted box; 0 = off
     backbone_lr: float = bounded(0.0, 1.0, default=1.0)  # x train.lr for a pretrained backbone
 
-    @property
-    def first_seed(self) -> int:
-        return first_seed(self.seeds)
-
     def check(self, model: ModelSpec, where: str) -> None:
-        """Seeds that name distinct runs; only a pretrained backbone has a learning rate of its
-        own."""
-        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
-            raise ConfigError(
-                f"{where}.train.seeds needs one or more distinct seeds, e.g. [0, 1, 2], "
-                f"not {list(self.seeds)}"
-            )
-        if any(not 0 <= s < 2**31 for s in self.seeds):
-            raise ConfigError(
-                f"{where}.train.seeds are whole numbers in [0, 2**31), not {list(self.seeds)}"
-            )
+        """Only a pretrained backbone has a learning rate of its own."""
         if self.schedule == "onecycle" and self.warmup_epochs:
             raise ConfigError(
                 f"{where}.train.warmup_epochs is {self.warmup_epochs}, but schedule onecycle "
@@ -177,33 +181,46 @@ class VariantConfig:
         t = self.train
         return views(self.image_size, t.tta_flip, t.tta_crops, t.tta_crop)
 
-    def with_seed(self, seed: int) -> VariantConfig:
-        """The settings of one run: this variant trained with `seed`."""
-        return replace(self, train=replace(self.train, seed=seed))
-
     def to_json(self) -> str:
-        """One run's settings, its seed included (model.pt keeps them)."""
-        raw = asdict(self)
-        del raw["train"]["seeds"]  # which runs there are is the pipeline's business, not a run's
-        return json.dumps(raw, indent=2) + "\n"
-
-    def shared_json(self) -> str:
-        """configs/<variant>.json: what every seed's run of the variant shares. Without the
-        seeds, adding one to train.seeds retrains none of the runs that were there."""
-        raw = json.loads(self.to_json())
-        del raw["train"]["seed"]
-        return json.dumps(raw, indent=2) + "\n"
+        """configs/<variant>.json: what every run of the variant shares, so adding a seed to
+        train.seeds retrains none of the runs that were there."""
+        return json.dumps(asdict(self), indent=2) + "\n"
 
     @classmethod
     def from_json(cls, text: str) -> VariantConfig:
-        raw = json.loads(text)
-        train = {k: v for k, v in raw["train"].items() if k not in RUNTIME_KEYS}  # older files
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> VariantConfig:
+        train = {k: v for k, v in raw["train"].items() if k not in OLDER_TRAIN_KEYS}
         train.setdefault("tta_crop", train.get("crop", 0.9))  # one `crop` served both, once
-        seed = train.pop("seed", 0)
         return cls(
             name=raw["name"],
             classes=tuple(raw["classes"]),
             image_size=raw["image_size"],
             model=build(ModelSpec, raw["model"], "model"),
-            train=replace(build(TrainSpec, train, "train"), seed=seed),
+            train=build(TrainSpec, train, "train"),
         )
+
+
+# Keys that older model.pt files kept under train: the runtime's knobs (now params.yaml runtime),
+# the seeds and the run's own seed (now Run.seed). The shipped models are such files.
+OLDER_TRAIN_KEYS = (*RUNTIME_KEYS, "seeds", "seed")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run, train@<variant>-<seed>: a variant's settings and the seed that draws
+    its first weights, batch order, augmentation and dropout. model.pt keeps it."""
+
+    variant: VariantConfig
+    seed: int = 0
+
+    def to_json(self) -> str:
+        return json.dumps({**asdict(self.variant), "seed": self.seed}, indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> Run:
+        raw = json.loads(text)
+        seed = raw.pop("seed", raw["train"].get("seed", 0))  # older files: under train
+        return cls(VariantConfig.from_dict(raw), seed)

@@ -24,7 +24,15 @@ from expressions.config.data import (
 )
 from expressions.config.distill import DistillSpec, check_distill
 from expressions.config.fields import build, closest
-from expressions.config.model import ModelSpec, ReleaseConfig, TrainSpec, VariantConfig
+from expressions.config.model import (
+    ModelSpec,
+    ReleaseConfig,
+    Run,
+    TrainSpec,
+    VariantConfig,
+    check_seeds,
+    first_seed,
+)
 from expressions.config.runtime import KEYS as RUNTIME_KEYS
 from expressions.config.runtime import RuntimeSpec
 from expressions.core import paths
@@ -44,8 +52,13 @@ class Params:
     variants: dict[str, dict[str, Any]]
     release: ReleaseConfig
     raw: dict[str, Any] = field(repr=False, compare=False)
+    seeds: tuple[int, ...] = (0,)  # train.seeds: every variant's runs, train@<variant>-<seed>
     runtime: RuntimeSpec = field(default_factory=RuntimeSpec)
     distill: dict[str, DistillSpec] = field(default_factory=dict)
+
+    @property
+    def first_seed(self) -> int:
+        return first_seed(self.seeds)
 
     def variant(self, name: str) -> VariantConfig:
         """The base model/train sections with the variant's overrides applied, validated."""
@@ -64,6 +77,7 @@ class Params:
             k: _deep_merge(self.raw[k], self.variants[name].get(k) or {})
             for k in ("model", "train")
         }
+        merged["train"].pop("seeds", None)
         model = build(ModelSpec, merged["model"], f"{where}.model")
         model.check(self.data.image_size, f"{where}.model")
         train = build(TrainSpec, merged["train"], f"{where}.train")
@@ -88,14 +102,28 @@ class Params:
 
 
 def _not_train(section: dict[str, Any], where: str) -> None:
-    """train.threads and its kin moved to runtime: one sentence for a params.yaml, a `-S` or a
-    habit of before."""
+    """train.threads and its kin moved to runtime, and a run's seed is no recipe's: one sentence
+    for a params.yaml, a `-S` or a habit of before."""
+    if "seed" in section:
+        raise ConfigError(
+            f"{where}.seed is not a params.yaml key: each run's seed is one of train.seeds, "
+            "e.g. seeds: [0, 1, 2]"
+        )
     moved = [k for k in RUNTIME_KEYS if k in section]
     if moved:
         raise ConfigError(
             f"{where}.{moved[0]} is now runtime.{moved[0]}: it changes how fast a run goes, not "
             f"what it learns, so it re-runs nothing (e.g. -S runtime.{moved[0]}=...)"
         )
+
+
+def _train_and_seeds(section: Any) -> tuple[TrainSpec, tuple[int, ...]]:
+    """The base recipe, and train.seeds apart: the runs of every variant, not a recipe's knob."""
+    if not isinstance(section, dict):
+        return build(TrainSpec, section, "train"), ()  # raises: one sentence, not a mapping
+    _not_train(section, "train")
+    recipe = {k: v for k, v in section.items() if k != "seeds"}
+    return build(TrainSpec, recipe, "train"), check_seeds(section.get("seeds", [0]))
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -162,7 +190,7 @@ def parse_params(raw: dict[str, Any]) -> Params:
     labels.check(data.datasets)
     model = build(ModelSpec, raw["model"], "model")
     model.check(data.image_size, "model")
-    _not_train(raw["train"] if isinstance(raw["train"], dict) else {}, "train")
+    train, seeds = _train_and_seeds(raw["train"])
     split = build(SplitConfig, raw["split"], "split")
     split.check(data.datasets)
     variants = check_variants(raw["variants"])
@@ -173,7 +201,8 @@ def parse_params(raw: dict[str, Any]) -> Params:
         labels=labels,
         split=split,
         model=model,
-        train=build(TrainSpec, raw["train"], "train"),
+        train=train,
+        seeds=seeds,
         variants=variants,
         release=release,
         raw=raw,
@@ -229,3 +258,8 @@ def load_variant(name: str, params: Path | str = paths.PARAMS) -> VariantConfig:
         load_params(params).variant(name)  # an unknown name says so, listing the variants
         raise ConfigError(f"{path} not found; run `dvc repro resolve@{name}` first")
     return VariantConfig.from_json(path.read_text())
+
+
+def load_run(name: str, seed: int, params: Path | str = paths.PARAMS) -> Run:
+    """One run, as a stage's command line names it (`<variant> --seed <seed>`)."""
+    return Run(load_variant(name, params), seed)

@@ -86,9 +86,7 @@ def write_release(
     all in place at once or not at all."""
     with atomic_path(target) as tmp:
         tmp.mkdir(parents=True)
-        save_model(
-            tmp / "model.pt", loaded.model, loaded.variant, loaded.temperature, loaded.origins
-        )
+        save_model(tmp / "model.pt", loaded.model, loaded.run, loaded.temperature, loaded.origins)
         export_onnx(loaded, tmp / "model.onnx")
         write_card(tmp, card)
         draw(tmp / paths.RELIABILITY.name)

@@ -1,7 +1,7 @@
 """Batches cut from uint8 arrays held in memory once, so an epoch never decodes an image file.
 
 Every random choice of an epoch (order, augmentation, dropout) comes from a seed derived from
-(train.seed, epoch): a resumed run replays exactly the epochs an interrupted one would have run,
+(the run's seed, epoch): a resumed run replays exactly the epochs an interrupted one would have run,
 and every DDP rank knows the whole epoch's global batches without communicating.
 """
 

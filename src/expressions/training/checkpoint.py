@@ -14,17 +14,17 @@ from typing import Any
 import torch
 from torch import nn
 
-from expressions.config import VariantConfig
+from expressions.config import Run
 from expressions.core.atomic import atomic_path
 
 
-def fingerprint(variant: VariantConfig, dataset: Path, code: Iterable[Path]) -> str:
+def fingerprint(run: Run, dataset: Path, code: Iterable[Path]) -> str:
     """Whether a checkpoint belongs to this run: same settings, same data, same training code.
 
     `code` is every source file the train stage runs (`sourcefiles.local_modules` of its script),
     the same list the deps test holds against the train stage's `deps:` in dvc.yaml.
     """
-    digest = hashlib.sha256(variant.to_json().encode())
+    digest = hashlib.sha256(run.to_json().encode())
     for path in sorted(code):
         digest.update(Path(path).read_bytes())
     with open(dataset, "rb") as fh:

@@ -18,7 +18,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
-from expressions.config import TrainSpec, VariantConfig
+from expressions.config import Run, TrainSpec, VariantConfig
 from expressions.core.errors import TrainingError
 from expressions.data.dataset import Merged
 from expressions.training import batches, device, distributed, model, recipe
@@ -44,6 +44,7 @@ class Setup:
     """Everything one optimizer step needs, built once per run."""
 
     spec: TrainSpec
+    seed: int  # the run's: each epoch's order, augmentation and dropout derive from it
     rt: Runtime
     net: nn.Module  # the model itself: evaluated, checkpointed, returned
     stepped: nn.Module  # what the step runs: net, or under torchrun a DDP wrapper around it
@@ -62,7 +63,7 @@ class Setup:
 
 
 def build_setup(
-    variant: VariantConfig,
+    run: Run,
     x_train: np.ndarray,
     y_train: np.ndarray,
     rt: Runtime,
@@ -70,8 +71,8 @@ def build_setup(
     init: dict | None = None,
 ) -> Setup:
     """`init`: starting weights (a student's: its teacher's) instead of ImageNet's or random."""
-    spec = variant.train
-    torch.manual_seed(spec.seed)
+    variant, spec = run.variant, run.variant.train
+    torch.manual_seed(run.seed)
     net = model.build_model(
         variant.model,
         len(variant.classes),
@@ -105,7 +106,9 @@ def build_setup(
         if ema is not None and state.get("ema") is not None:
             ema.load_state_dict(state["ema"])
     sample_weight = class_weight.double().numpy()[y_train]
-    return Setup(spec, rt, net, stepped, optimizer, scaler, criterion, sample_weight, amp, ema)
+    return Setup(
+        spec, run.seed, rt, net, stepped, optimizer, scaler, criterion, sample_weight, amp, ema
+    )
 
 
 def validate(s: Setup, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
@@ -135,12 +138,12 @@ def train_epoch(s: Setup, x: torch.Tensor, y: torch.Tensor, epoch: int) -> dict[
     samples' class weights, which CrossEntropyLoss's "mean" divides by) times the world size:
     DDP's gradient average then equals one process's gradient of the global batch mean.
     """
-    spec, rt = s.spec, s.rt
-    torch.manual_seed(derived_seed(spec.seed, epoch, DROPOUT, rt.rank))
+    spec, rt, seed = s.spec, s.rt, s.seed
+    torch.manual_seed(derived_seed(seed, epoch, DROPOUT, rt.rank))
     augment, mixing = Augment.from_spec(spec), Mixing.from_spec(spec)
-    generator = torch.Generator().manual_seed(derived_seed(spec.seed, epoch, AUGMENT))
-    blends = np.random.default_rng(derived_seed(spec.seed, epoch, MIX))
-    order = batches.epoch_order(y.numpy(), spec.seed, epoch, spec.balance)
+    generator = torch.Generator().manual_seed(derived_seed(seed, epoch, AUGMENT))
+    blends = np.random.default_rng(derived_seed(seed, epoch, MIX))
+    order = batches.epoch_order(y.numpy(), seed, epoch, spec.balance)
     steps = batches.global_batches(order, spec.batch_size)
     shards = [b[rt.shard(len(b))] for b in steps]
     stream = batches.batch_stream(x, y, shards, rt.workers, pin=rt.device.type == "cuda")
@@ -220,7 +223,7 @@ def check_data(variant: VariantConfig, merged: Merged) -> None:
 
 
 def train(
-    variant: VariantConfig,
+    run: Run,
     merged: Merged,
     *,
     fingerprint: str = "",
@@ -236,8 +239,8 @@ def train(
     ends with the same weights as an uninterrupted run. Only the main rank writes anything.
     A student (`soft`) trains on its teacher's labelled copies instead, from `init`'s weights.
     """
+    variant, spec = run.variant, run.variant.train
     check_data(variant, merged)
-    spec = variant.train
     device.make_deterministic()
     rt = runtime or Runtime(device.pick_device("auto"))
     device.set_threads(rt.threads, rt.local_world)
@@ -245,7 +248,7 @@ def train(
     if soft is not None:
         x_train, y_train = soft.x, soft.y
     state = load_checkpoint(checkpoint, fingerprint)
-    s = build_setup(variant, x_train, y_train, rt, state, init)
+    s = build_setup(run, x_train, y_train, rt, state, init)
     s.soft = soft
     history, best = (state["history"], state["best"]) if state else ([], None)
     live = Live(str(live_dir), dvcyaml=None, save_dvc_exp=False) if rt.main and live_dir else None

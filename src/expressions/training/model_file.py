@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from expressions.config import VariantConfig
+from expressions.config import Run, VariantConfig
 from expressions.core.atomic import atomic_path
 from expressions.core.errors import ModelFileError
 from expressions.data.origins import real_faces
@@ -27,9 +27,13 @@ from expressions.training.model import build_model
 @dataclass(frozen=True)
 class LoadedModel:
     model: nn.Module  # in eval mode
-    variant: VariantConfig  # the settings it was trained with
+    run: Run  # the settings it was trained with, and its seed
     temperature: float = 1.0  # softmax(logits / temperature): 1.0 until release calibrates it
     origins: dict[str, str] | None = None  # dataset -> synthetic | kaggle | local; None: unknown
+
+    @property
+    def variant(self) -> VariantConfig:
+        return self.run.variant
 
     @property
     def real_faces(self) -> bool | None:
@@ -40,7 +44,7 @@ class LoadedModel:
 def save_model(
     path: Path | str,
     model: nn.Module,
-    variant: VariantConfig,
+    run: Run,
     temperature: float | None = None,
     origins: dict[str, str] | None = None,
 ) -> None:
@@ -48,7 +52,7 @@ def save_model(
     format; written to a temporary name and renamed into place. `origins` says where each
     dataset it learnt from came from, so whoever uses the file can tell drawn faces from real."""
     saved: dict[str, Any] = {
-        "config": variant.to_json(),
+        "config": run.to_json(),
         "state_dict": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
     }
     if temperature is not None:
@@ -106,7 +110,8 @@ def load_model(path: Path | str, device: str | torch.device = "cpu") -> LoadedMo
     """The network in eval mode on `device`, its settings and its temperature."""
     saved = read_model_file(path)
     try:
-        variant = VariantConfig.from_json(saved["config"])
+        run = Run.from_json(saved["config"])
+        variant = run.variant
         model = build_model(variant.model, len(variant.classes), variant.image_size)
         model.load_state_dict(saved["state_dict"])
     except Exception as err:
@@ -117,7 +122,7 @@ def load_model(path: Path | str, device: str | torch.device = "cpu") -> LoadedMo
         ) from None
     return LoadedModel(
         model.to(device).eval(),
-        variant,
+        run,
         float(saved.get("temperature", 1.0)),
         saved.get("origins"),
     )
