@@ -8,6 +8,7 @@ import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import onnxruntime as ort
@@ -16,6 +17,7 @@ import torch
 from PIL import Image
 
 from expressions.data.views import apply, views
+from expressions.release import onnx_model
 from expressions.release.compact import compact_model_file, compact_onnx
 from expressions.release.export import INPUT_SCALING, export_onnx
 from expressions.serving.classifier import OnnxClassifier
@@ -173,3 +175,20 @@ def test_compact_files_are_about_half_the_size_and_predict_alike(tmp_path):
     full = TorchClassifier.load(pt).proba(x)
     assert np.abs(TorchClassifier.load(small / "model.pt").proba(x) - full).max() <= 1e-3
     assert np.abs(OnnxClassifier.load(small / "model.onnx").proba(x) - full).max() <= 1e-3
+
+
+def test_many_faces_are_scored_a_batch_at_a_time_with_the_same_probabilities(tmp_path):
+    pt = save_tiny_model(tmp_path / "model.pt", "main")
+    loaded = load_model(pt)
+    export_onnx(loaded, tmp_path / "model.onnx")
+    onnx = OnnxClassifier.load(tmp_path / "model.onnx")
+    x = faces(onnx_model.BATCH + 37, loaded.variant.image_size)
+    calls = []
+    run = onnx.session.run
+    onnx.session = SimpleNamespace(
+        run=lambda out, feed: calls.append(len(feed["pixels"])) or run(out, feed)
+    )
+    whole = onnx.proba(x)
+    assert calls == [onnx_model.BATCH, 37]  # never all the faces in one call: its memory grows
+    one_by_one = np.concatenate([onnx.proba(x[i : i + 1]) for i in range(0, len(x), 50)])
+    assert np.abs(whole[::50] - one_by_one).max() <= 1e-5

@@ -19,6 +19,10 @@ from expressions.data.origins import real_faces
 from expressions.data.views import WHOLE, View, apply, views
 from expressions.release.calibration import softmax
 
+# Faces per onnxruntime call: one call over the 3,487 FER2013 test faces at 96 px held over 20 GB
+# of activations (tools/fer2013_curve.py ran out of memory with 24 GB).
+BATCH = 256
+
 
 @dataclass
 class OnnxClassifier:
@@ -72,8 +76,13 @@ class OnnxClassifier:
         )
 
     def logits(self, faces: np.ndarray, view: View = WHOLE) -> np.ndarray:
-        """uint8 faces as `view` shows them, scaled as the metadata's input_scaling says."""
-        return self.session.run(None, {"pixels": apply(faces, view)})[0]
+        """uint8 faces as `view` shows them, scaled as the metadata's input_scaling says; BATCH
+        at a time, as one call holds every layer's activations for all the faces it gets."""
+        if len(faces) <= BATCH:
+            return self.session.run(None, {"pixels": apply(faces, view)})[0]
+        return np.concatenate(
+            [self.logits(faces[i : i + BATCH], view) for i in range(0, len(faces), BATCH)]
+        )
 
     def proba(self, faces: np.ndarray) -> np.ndarray:
         """As evaluate computes it: the mean over the views of softmax(logits / temperature)."""
