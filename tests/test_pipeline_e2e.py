@@ -3,7 +3,8 @@
 The module works on a copy of the session's tiny pipeline (`baseline`: one `dvc repro`, then a
 commit) and runs the steps in order, as a user types them: repro again, an edit of the code, a
 bad param, the report, plots of an experiment, a new variant. The README's own flows (the
-kernel experiment, seeds, comparing, the way back) run in tests/test_readme_e2e.py.
+kernel experiment, seeds, comparing, the way back) run in tests/test_readme_e2e.py and
+tests/test_readme_seeds_e2e.py.
 """
 
 import json

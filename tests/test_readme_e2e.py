@@ -1,51 +1,23 @@
-"""The README's command blocks marked `<!-- tested: NAME -->`, run as they are written, in a copy
-of the session's tiny pipeline (committed, as the README asks before the first experiment).
-
-Two placeholders are filled in: `<your-repo-url>` and `<repo-url>` (a bare git repository
-standing for the user's server), and the photo `photo.jpg`. Everything else is the README's own text, so the README cannot
-drift from what works.
-"""
+"""The README's command blocks marked `<!-- tested: NAME -->`, run as they are written
+(tests/helpers/readme.py); the `seeds` block is in tests/test_readme_seeds_e2e.py."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import sys
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from helpers.e2e import ROOT, VARIANTS, Project, ran
+from helpers.e2e import VARIANTS, ran
 from helpers.photos import group_photo
+from helpers.readme import (
+    BLOCKS,
+    readme_project,  # noqa: F401 (the fixture `project`)
+    run_block,
+)
 
 pytestmark = pytest.mark.e2e
-
-MARKED = re.compile(r"<!-- tested: ([\w-]+) -->\n```bash\n(.*?)```", re.S)
-BLOCKS = dict(MARKED.findall((ROOT / "README.md").read_text()))
-
-
-def run_block(project: Project, name: str, cwd: Path | None = None, columns: int = 0, **fill: str):
-    """One README block in bash -e, placeholders filled (in a terminal `columns` wide, if
-    given); the CompletedProcess."""
-    text = BLOCKS[name]
-    for placeholder, value in fill.items():
-        text = text.replace(placeholder, value)
-    if columns:
-        text = f"export COLUMNS={columns}\n{text}"
-    done = project.run("bash", "-e", "-c", text, check=False, cwd=cwd or project.path)
-    assert done.returncode == 0, f"README block {name!r} failed:\n{done.stdout}\n{done.stderr}"
-    return done
-
-
-@pytest.fixture(scope="module")
-def project(baseline, tmp_path_factory):
-    project = Project.copy(baseline, tmp_path_factory.mktemp("readme") / "project")
-    (project.path / ".venv").symlink_to(Path(sys.prefix))  # as `make` built it in a clone:
-    for name in ("requirements.txt", "pyproject.toml"):  # after the files it was built from
-        os.utime(project.path / name, (0, 0))
-    return project
 
 
 def test_every_tested_block_is_in_the_readme():
@@ -86,30 +58,6 @@ def test_an_experiment_the_comparison_and_the_way_back(project):
     assert not [
         line for line in status.splitlines() if line.endswith(":") and "locate@" not in line
     ]
-
-
-def test_three_seeds_give_mean_and_sd_and_the_differences_in_words(project):
-    done = run_block(project, "seeds")
-    assert {f"train@{v}-{s}" for v in VARIANTS for s in (1, 2)} <= ran(done)
-    assert not {f"train@{v}-0" for v in VARIANTS} & ran(done)  # seed 0's runs were there
-    metrics = project.read_json("metrics/test/main.json")["main"]
-    runs = project.read_json("metrics/tables/main.json")["runs"]
-    assert metrics["seeds"] == 3 and set(runs) == {"0", "1", "2"}
-    mean = sum(r["accuracy"] for r in runs.values()) / 3
-    assert metrics["acc"] == pytest.approx(mean, abs=1e-4) and metrics["acc_sd"] >= 0
-    report = (project.path / "metrics/report.md").read_text()
-    for variant in VARIANTS[1:]:
-        assert re.search(
-            rf"{variant} - main: [+-]\d+\.\d points \[.*\], (not )?resolved at 95 %", report
-        )
-    assert "± " in report
-    shown = json.loads(project.dvc("exp", "show", "--json").stdout)
-    rows = [r for c in shown for e in c.get("experiments") or [] for r in e["revs"]]
-    assert [r["name"] for r in rows].count("seeds3") == 1  # one row, however many runs it holds
-    run_block(project, "way-back")  # back to one seed: no extra run left to commit or to read
-    assert project.run("git", "status", "--porcelain").stdout.strip() == ""
-    assert not list((project.path / "metrics/runs/main").glob("seed-[12]"))
-    assert project.read_json("metrics/test/main.json")["main"]["seeds"] == 1
 
 
 def test_release_tag_push_then_fetch_and_predict_elsewhere(project, tmp_path):
