@@ -43,8 +43,10 @@ def pytest_configure(config: pytest.Config) -> None:
     while it waits for a core the other worker holds; with a team as wide as the machine in
     each worker, two test files side by side took 101 s and 74 s of CPU (109 s and 103 s of
     wall time) where one thread each took 53 s and 30 s (58 s and 34 s): tests/test_predict.py
-    and tests/test_export.py on 2 cores. The
-    workers inherit the variable: the controller sets it before it starts them."""
+    and tests/test_export.py on 2 cores. On a quiet machine the whole suite ran about as
+    fast either way (docs/PERFORMANCE.md): most of its time is dvc stages, which the tiny params
+    already run on one thread; it pays where torch-heavy tests share the cores with other work.
+    The workers inherit the variable: the controller sets it before it starts them."""
     if hasattr(config.option, "loadscopereorder"):  # not by test count: LONGEST_FIRST's order
         config.option.loadscopereorder = False
     workers = getattr(config.option, "numprocesses", None)  # an int by now, `-n auto` too
