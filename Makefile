@@ -53,6 +53,7 @@ bench: $(VENV)/.installed  ## speed of cleaning, training and predicting against
 	$(RUN) python benchmarks/predict_bench.py
 	$(RUN) python benchmarks/pretrained_bench.py  # efficientnet_lite0 at 96 px: fp32 vs bf16
 	$(RUN) python benchmarks/serve_bench.py  # expressions serve: 500 requests from 16 clients
+	$(RUN) python benchmarks/intervals_bench.py  # a comparison's bootstrap intervals: < 1 s
 
 fer2013-model: $(VENV)/.installed  ## retrain the shipped ten-view FER2013 model: make fer2013-model FER2013=path/to/fer2013.zip
 	@test -n "$(FER2013)" || { echo "error: give FER2013=path/to/fer2013.zip (README: Real faces)"; exit 1; }

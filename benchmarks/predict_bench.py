@@ -14,7 +14,8 @@ the pipeline; a trained models/main/model.pt is used when present, else a fresh 
   photos    640x480 photos with 3 faces each, `--detector mtcnn`: predict() (MTCNN batched over
             photos, faces classified in batches)  vs  a loop MTCNN(1 photo) -> model(1 face)
   detectors each detector on 640x480 photos with 4 pasted faces of 25-150 px, one tilted: found
-            (IoU >= 0.5 with the known box), false detections, seconds per photo
+            (IoU >= 0.5 with the known box), false detections, seconds per photo; `facenet` is
+            facenet-pytorch's own MTCNN.detect, the reference for `mtcnn` (serving/mtcnn.py)
   video     a 640x480 30 fps clip with 3 moving faces, every frame, `--detector mtcnn` and the
             default model: predict() following the faces (a search every 0.2 s, tracking.py)  vs
             predict() searching every frame (the same batching, no tracking)
@@ -57,7 +58,13 @@ from expressions.serving.choose import (  # noqa: E402
     shipped_names,
 )
 from expressions.serving.classifier import load_file  # noqa: E402
-from expressions.serving.detect import crop, make_detector, whole_image  # noqa: E402
+from expressions.serving.detect import (  # noqa: E402
+    MIN_FACE,
+    Box,
+    crop,
+    make_detector,
+    whole_image,
+)
 from expressions.serving.predict import predict  # noqa: E402
 from expressions.serving.speed import faces_per_s  # noqa: E402
 from expressions.serving.tracking import TrackOptions  # noqa: E402
@@ -117,8 +124,8 @@ def detector_sweep(n: int) -> dict[str, dict[str, float]]:
         )
         scenes.append((image, truth))
     out = {}
-    for name in ("mtcnn", "haar", "lbp"):
-        detect = make_detector(name)
+    detectors = {name: make_detector(name) for name in ("mtcnn", "haar", "lbp")}
+    for name, detect in (detectors | {"facenet": facenet_detector()}).items():
         found = false = 0
         start = time.perf_counter()
         for image, truth in scenes:
@@ -134,6 +141,30 @@ def detector_sweep(n: int) -> dict[str, dict[str, float]]:
             "s_per_photo": round(seconds, 3),
         }
     return out
+
+
+def facenet_detector() -> Callable[[list[np.ndarray]], list[list[Box]]]:
+    """facenet-pytorch's own `MTCNN.detect`, which `--detector mtcnn` called before
+    serving/mtcnn.py ran the same networks faster: the reference for its speed and its faces."""
+    from facenet_pytorch import MTCNN
+
+    net = MTCNN(keep_all=True, min_face_size=MIN_FACE, device=torch.device("cpu"))
+
+    def detect(images: list[np.ndarray]) -> list[list[Box]]:
+        found = []
+        for image in images:
+            boxes, probs = net.detect(image)
+            pairs = [] if boxes is None else zip(boxes, probs, strict=True)
+            found.append(
+                [
+                    Box(round(x0), round(y0), round(x1 - x0), round(y1 - y0), float(p))
+                    for (x0, y0, x1, y1), p in pairs
+                    if p >= 0.9
+                ]
+            )
+        return found
+
+    return detect
 
 
 def model_file(folder: Path) -> Path:

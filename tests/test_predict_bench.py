@@ -33,7 +33,7 @@ def test_quick_predict_benchmark_writes_its_report(tmp_path: Path) -> None:
         report["onnx"]["onnxruntime_faces_per_s"] > 0 and report["onnx"]["pytorch_faces_per_s"] > 0
     )
     assert report["photos"]["project_photos_per_s"] > 0
-    assert set(report["detectors"]) == {"mtcnn", "haar", "lbp"}
+    assert set(report["detectors"]) == {"mtcnn", "haar", "lbp", "facenet"}
     video = report["video"]
     assert video["followed_frames_per_s"] > 0 and video["every_frame_searched_frames_per_s"] > 0
     assert "faces/s" in run.stdout

@@ -87,8 +87,10 @@ class Annotations:
             return
         if frame.source != self.source:
             self._open(frame)
-        image = np.asarray(drawn(frame, rows))
-        self.writer.write(np.ascontiguousarray(image[..., ::-1]))
+        import cv2
+
+        image = np.asarray(drawn(frame, rows))  # RGB: drawn() converts
+        self.writer.write(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
 
     def _open(self, frame: Frame) -> None:
         import cv2

@@ -120,14 +120,17 @@ def lbp() -> Detector:
 
 def mtcnn(threshold: float = 0.9) -> Detector:
     try:
-        import torch
         from facenet_pytorch import MTCNN
+
+        from expressions.serving.mtcnn import cascade, channels_last
     except ImportError:
         raise PredictionError(
             "--detector mtcnn needs torch and facenet-pytorch (pip install --no-deps "
             "facenet-pytorch==2.6.0); --detector haar or lbp need neither"
         ) from None
-    net = MTCNN(keep_all=True, min_face_size=MIN_FACE, device=torch.device("cpu"))
+    import torch
+
+    net = channels_last(MTCNN(keep_all=True, min_face_size=MIN_FACE, device=torch.device("cpu")))
 
     def detect(images: Sequence[np.ndarray]) -> list[list[Box]]:
         rgb = [
@@ -139,12 +142,9 @@ def mtcnn(threshold: float = 0.9) -> Detector:
         for i, im in enumerate(rgb):  # MTCNN batches images of one size in one pass
             by_shape.setdefault(im.shape, []).append(i)
         for index in by_shape.values():
-            with torch.inference_mode():
-                boxes, probs = net.detect(np.stack([rgb[i] for i in index]))
-            for i, b, p in zip(index, boxes, probs, strict=True):
-                if b is None:
-                    continue
-                for (x0, y0, x1, y1), score in zip(b, p, strict=True):
+            found = cascade(net, [rgb[i] for i in index])
+            for i, (boxes, scores) in zip(index, found, strict=True):
+                for (x0, y0, x1, y1), score in zip(boxes, scores, strict=True):
                     if score >= threshold:
                         results[i].append(_clipped(x0, y0, x1, y1, float(score), rgb[i].shape))
         return results
