@@ -1,8 +1,8 @@
 """distill@<student>: data/teacher/<student>.npz + the teacher's model.pt + data/merged/dataset.npz
 -> models/students/<student>/ and metrics/students/<student>.json.
 
-The student (the teacher's network at distill.<student>.input_size, starting from its weights)
-trains on the teacher's labelled copies, validating on the val split after every epoch
+The student (the teacher's network at distill.<student>.input_size, starting from its weights;
+or distill.<student>.model, a network of its own from fresh weights) trains on the teacher's labelled copies, validating on the val split after every epoch
 (dvclive/students/<student>/), resumable from checkpoints/students/<student>/last.pt. Then:
 model.pt, model.onnx and, with distill.<student>.int8, model.int8.onnx (static int8 calibrated
 on val faces; kept only within distill.<student>.int8_tolerance of float32's val accuracy). The
@@ -49,7 +49,7 @@ def main(argv: list[str]) -> None:
             live_dir=paths.student_live(name),
             runtime=runtime,
             soft=soft,
-            init=teacher.model.state_dict(),
+            init=None if spec.model else teacher.model.state_dict(),
         )
     device = runtime.device
     folder = paths.student(name)

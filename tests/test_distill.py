@@ -88,6 +88,39 @@ def test_an_input_size_for_a_study_cnn_teacher_is_refused():
         params.student("fast").student("fast", tiny_variant("tuned"), params.train)
 
 
+SMALL = {"kernel": 3, "depth": 2, "channels": [8, 16], "hidden": 16, "dropout": 0.0}
+
+
+def test_a_student_with_a_network_of_its_own_keeps_the_teachers_classes_and_views_one():
+    params = params_with(fast={"teacher": TEACHER, "copies": 1, "seed": 0, "model": SMALL})
+    spec = params.student("fast")
+    teacher = tiny_variant("tuned")
+    student = spec.student("fast", teacher, params.train.batch_size).variant
+    assert (student.model.depth, student.model.channels, student.model.arch) == (
+        2,
+        (8, 16),
+        "study",
+    )
+    assert student.classes == teacher.classes and student.image_size == teacher.image_size
+    assert len(student.views()) == 1
+
+
+@pytest.mark.parametrize(
+    ("model", "input_size", "words"),
+    [
+        ({**SMALL, "depht": 2}, 0, "unknown key distill.fast.model.depht"),
+        ({**SMALL, "depth": 9}, 0, "distill.fast.model.depth is 9; allowed range [1, 8]"),
+        ({**SMALL, "depth": 5}, 0, "distill.fast.model.depth=5 pools a 24 px image"),
+        (SMALL, 64, "with distill.fast.model give model.input_size instead"),
+    ],
+)
+def test_a_bad_student_network_is_one_sentence_naming_the_key(model, input_size, words):
+    entry = {"teacher": TEACHER, "copies": 1, "seed": 0, "model": model, "input_size": input_size}
+    with pytest.raises(ConfigError, match=re.escape(words)):
+        params = params_with(fast=entry)
+        params.student("fast").student("fast", tiny_variant("tuned"), params.train.batch_size)
+
+
 def test_fixed_copies_start_with_the_faces_and_repeat_for_the_same_seed():
     x = np.random.default_rng(0).integers(0, 256, (10, 24, 24), dtype=np.uint8)
     augment = Augment(rotate=10, translate=0.1, crop=0.9)

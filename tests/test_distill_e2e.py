@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from expressions.training.model_file import load_model
 from helpers.e2e import Project, ran
 
 TEACHER = "models/tuned/seed-0/model.pt"
@@ -61,3 +62,16 @@ def test_a_changed_temperature_retrains_the_student_but_labels_nothing_again(dis
     assert stages(done) == {"distill@fast"}
     shown = distilled.dvc("metrics", "show", "--json").stdout
     assert "students/fast.json" in shown
+
+
+def test_a_student_with_a_network_of_its_own_trains_from_fresh_weights(distilled):
+    """The teacher (tuned) has four blocks: its weights cannot even load into two."""
+    small = {"kernel": 3, "depth": 2, "channels": [8, 16], "hidden": 16, "dropout": 0.0}
+    entry = {"teacher": TEACHER, "copies": 1, "seed": 0, "epochs": 2, "int8": False}
+    distilled.edit_params(**{"distill.small": {**entry, "model": small}})
+    done = distilled.dvc("repro", "distill@small")
+    assert stages(done) == {"teach@small", "distill@small"}
+    student = load_model(distilled.path / "models/students/small/model.pt")
+    assert (student.variant.model.depth, student.variant.model.channels) == (2, (8, 16))
+    metrics = distilled.read_json("metrics/students/small.json")
+    assert metrics["test_images"] > 0 and "student - teacher" in metrics["difference"]

@@ -5,7 +5,12 @@ import json
 import numpy as np
 import pytest
 import torch
-from sklearn.metrics import f1_score, precision_score, recall_score
+from sklearn.metrics import (
+    f1_score,
+    precision_recall_fscore_support,
+    precision_score,
+    recall_score,
+)
 from torch import nn
 
 from expressions.analysis.evaluation import Predictions, predict_proba, predictions_frame
@@ -42,6 +47,43 @@ def test_per_class_macro_and_micro_match_scikit_learn():
     assert [m["per_class"][name]["support"] for name in CLASSES] == [6, 3, 2, 1]
     assert m["accuracy"] == pytest.approx(8 / 12, abs=1e-6) == m["micro"]["f1"]
     assert m["test_images"] == 12
+
+
+def test_random_predictions_with_missing_classes_match_scikit_learn_everywhere():
+    rng = np.random.default_rng(0)
+    for trial in range(50):
+        n = int(rng.integers(2, 8))
+        size = int(rng.integers(1, 40))
+        actual = rng.integers(0, n, size)
+        predicted = np.where(rng.random(size) < 0.5, actual, rng.integers(0, n, size))
+        classes = [f"c{i}" for i in range(n)]
+        m = classification_metrics(actual, predicted, classes)
+        labels = list(range(n))
+        p, r, f, support = precision_recall_fscore_support(
+            actual, predicted, labels=labels, zero_division=0
+        )
+        got = np.array(
+            [[m["per_class"][c][k] for c in classes] for k in ("precision", "recall", "f1")]
+        )
+        np.testing.assert_allclose(got, [p, r, f], atol=1e-6, err_msg=f"trial {trial}")
+        assert [m["per_class"][c]["support"] for c in classes] == support.tolist()
+        for average in ("macro", "micro"):
+            expected = precision_recall_fscore_support(
+                actual, predicted, labels=labels, average=average, zero_division=0
+            )[:3]
+            got = [m[average][k] for k in ("precision", "recall", "f1")]
+            np.testing.assert_allclose(got, expected, atol=1e-6, err_msg=f"trial {trial}")
+        sources = rng.choice(["a", "b"], size)
+        for source, scores in by_source(actual, predicted, sources).items():
+            mine = sources == source
+            expected = f1_score(
+                actual[mine],
+                predicted[mine],
+                labels=np.unique(actual[mine]),
+                average="macro",
+                zero_division=0,
+            )
+            assert scores["macro_f1"] == pytest.approx(expected, abs=1e-6)
 
 
 def test_the_studys_macro_f1_is_the_harmonic_mean_of_macro_precision_and_recall():

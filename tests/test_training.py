@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import re
+import subprocess
+import sys
 from collections import Counter
 from itertools import pairwise
 
@@ -206,6 +208,19 @@ def test_classes_that_differ_from_the_config_stop_with_one_sentence():
     other = Merged(data.x, data.y, data.split, ("a", "b", "c", "d"))
     with pytest.raises(TrainingError, match="differ from the config"):
         train(tiny_run(), other)
+
+
+def test_deterministic_mode_is_on_without_loading_torchs_compiler():
+    """make_deterministic sets the flag eager kernels read, and leaves torch._inductor unloaded:
+    importing it cost 2 s of every train and test stage."""
+    code = (
+        "import sys, torch\n"
+        "from expressions.training.device import make_deterministic\n"
+        "make_deterministic()\n"
+        "print(torch.are_deterministic_algorithms_enabled(), 'torch._inductor' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True", "False"]
 
 
 def test_bf16_autocast_runs_on_this_cpu_and_fp16_stays_cuda_only(capsys):

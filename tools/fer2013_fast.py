@@ -2,16 +2,18 @@
 project's own pipeline, calibrated, with its card; int8 ONNX beside it where int8 keeps its
 validation accuracy within the student's int8_tolerance.
 
-    python tools/fer2013_fast.py PATH [--teacher FILE] [--copies N] [--epochs N]
-                                      [--input-size PX] [--keep DIR] [--out DIR]
+    python tools/fer2013_fast.py PATH [--teacher FILE] [--copies N] [--epochs N] [--lr LR]
+                                      [--input-size PX | --model YAML] [--keep DIR] [--out DIR]
 
 PATH is FER2013 in the folder layout (a zip or a folder, as for tools/fer2013_model.py). In
 a scratch copy of the repository the pipeline runs FER2013's seven classes up to `dvc repro
 distill@fast` (params.yaml `distill.fast`: the teacher's labels for the training faces, then the
 student: README, Distillation). The student is then calibrated on val (a temperature, as the
 release stage fits one), exported, quantized to int8 (static, calibrated on val faces) and
-scored on the test split as `expressions predict` runs it. --keep DIR
-keeps the scratch project; a second run with the same arguments resumes it.
+scored on the test split as `expressions predict` runs it. --model gives the student a network
+of its own (a params.yaml `model` section, e.g. '{kernel: 3, depth: 4, channels: [32, 64, 128,
+256], hidden: 128, dropout: 0.3}'), trained from fresh weights. --keep DIR keeps the scratch
+project; a second run with the same arguments resumes it.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from PIL import Image  # noqa: E402
 from real import CLASSES, kept_project, real_params, run  # noqa: E402
 
 from expressions.analysis.metrics import classification_metrics  # noqa: E402
-from expressions.config import read_yaml  # noqa: E402
+from expressions.config import read_yaml, yaml_value  # noqa: E402
 from expressions.core import paths  # noqa: E402
 from expressions.core.atomic import atomic_path  # noqa: E402
 from expressions.data.dataset import load_merged  # noqa: E402
@@ -64,16 +66,13 @@ TEACHER = "src/expressions/models/fer2013-accurate/model.pt"
 SLOW_FACES = 400  # a ten-view model's rate is measured on this many faces
 
 
-def student_params(data: Path, teacher: str, copies: int, epochs: int, size: int) -> dict:
+def student_params(
+    data: Path, teacher: str, copies: int, epochs: int, lr: float, size: int, model: dict
+) -> dict:
     params = real_params(data, CLASSES[7], ["main"], None, None, {"runtime.threads": 1})
+    student = {"teacher": teacher, "copies": copies, "seed": 0, "epochs": epochs, "lr": lr}
     params["distill"] = {
-        STUDENT: {
-            "teacher": teacher,
-            "copies": copies,
-            "seed": 0,
-            "epochs": epochs,
-            "input_size": size,
-        }
+        STUDENT: {**student, "model": model} if model else {**student, "input_size": size}
     }
     return params
 
@@ -178,7 +177,11 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--teacher", default=TEACHER, help=f"its model.pt (default {TEACHER})")
     parser.add_argument("--copies", type=int, default=1, help="labelled copies of each face")
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--lr", type=float, default=3e-4, help="the student's learning rate")
     parser.add_argument("--input-size", type=int, default=80, help="the student's input side")
+    parser.add_argument(
+        "--model", type=yaml_value, default={}, help="the student's own network, as YAML"
+    )
     parser.add_argument("--keep", type=Path, help="the scratch project's folder (resumable)")
     parser.add_argument("--out", type=Path, default=MODELS / "fer2013")
     parser.add_argument(
@@ -191,7 +194,13 @@ def main(argv: list[str]) -> None:
     if not args.path.exists():
         raise SystemExit(f"error: {args.path} not found (FER2013 as a zip or a folder)")
     params = student_params(
-        args.path.resolve(), args.teacher, args.copies, args.epochs, args.input_size
+        args.path.resolve(),
+        args.teacher,
+        args.copies,
+        args.epochs,
+        args.lr,
+        args.input_size,
+        args.model,
     )
     scratch = args.keep or ROOT / "bench-results" / "fer2013-fast"
     kept_project(scratch, params)

@@ -3,16 +3,18 @@ teacher gives over all of its test-time views (training/distill.py).
 
 A teacher is any model.pt: a variant's run (models/<variant>/seed-<seed>/model.pt), a file kept
 with `dvc add`, or a model shipped in the package. The student is the teacher's own architecture,
-initialised from its weights, at `input_size` (0: the teacher's), with no test-time views.
+initialised from its weights, at `input_size` (0: the teacher's), with no test-time views; or,
+with `model` (a whole `model` section of params.yaml), a network of its own from fresh weights:
+a smaller or faster one than the teacher, which its weights cannot start.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from expressions.config.data import NAME
 from expressions.config.fields import bounded, build
-from expressions.config.model import Run, VariantConfig
+from expressions.config.model import ModelSpec, Run, VariantConfig
 from expressions.core.errors import ConfigError
 
 STUDENTS = "students"  # models/students/<name>/: a student's files (core/paths.py)
@@ -37,18 +39,34 @@ class DistillSpec:
     input_size: int = bounded(0, 1024, default=0)
     int8: bool = True  # also an int8 ONNX model, kept where it stays within int8_tolerance
     int8_tolerance: float = bounded(0.0, 1.0, default=0.005)  # validation accuracy it may lose
+    # The student's own network (the keys of params.yaml `model`), trained from fresh weights;
+    # empty: the teacher's network from the teacher's weights
+    model: dict = field(default_factory=dict)
+
+    def own_network(self, name: str) -> ModelSpec | None:
+        """The student's network when it is not the teacher's (checked as params.yaml's model)."""
+        return build(ModelSpec, self.model, f"distill.{name}.model") if self.model else None
 
     def student(self, name: str, teacher: VariantConfig, batch_size: int) -> Run:
-        """The student's run: the teacher's network and classes, one view, this recipe and seed,
-        train.batch_size of params.yaml."""
-        if teacher.model.arch == "study" and self.input_size:
+        """The student's run: the teacher's classes and network (or `model`), one view, this
+        recipe and seed, train.batch_size of params.yaml."""
+        model = self.own_network(name)
+        if model is not None:
+            if self.input_size:
+                raise ConfigError(
+                    f"distill.{name}.input_size is for the teacher's network; with "
+                    f"distill.{name}.model give model.input_size instead"
+                )
+            model.check(teacher.image_size, f"distill.{name}.model")
+        elif teacher.model.arch == "study" and self.input_size:
             raise ConfigError(
                 f"distill.{name}.input_size applies to ImageNet backbones, and the teacher "
                 f"{self.teacher} is the study CNN; leave it at 0"
             )
-        model = teacher.model
-        if self.input_size:
-            model = replace(model, input_size=self.input_size)
+        else:
+            model = teacher.model
+            if self.input_size:
+                model = replace(model, input_size=self.input_size)
         train = replace(
             teacher.train,
             epochs=self.epochs,
@@ -89,4 +107,5 @@ def check_distill(raw: object, variants: dict) -> dict[str, DistillSpec]:
         students[name] = build(DistillSpec, spec, f"distill.{name}")
         if not students[name].teacher:
             raise ConfigError(f"distill.{name}.teacher is empty; give a model.pt file")
+        students[name].own_network(name)  # a bad key or value stops here, before any stage
     return students

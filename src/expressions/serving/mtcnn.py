@@ -90,7 +90,8 @@ def _stage(
             inds[valid].tolist(), y[valid], ey[valid], x[valid], ex[valid], strict=True
         )
     ]
-    boxes, inds = boxes[torch.from_numpy(valid)], inds[torch.from_numpy(valid)]
+    kept = torch.from_numpy(valid)
+    boxes, inds = boxes[kept], inds[kept]
     if not crops:
         return boxes[:0, :5], boxes[:0, :4], inds
     out = stage(_tensor(np.stack(crops)))
