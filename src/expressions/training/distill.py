@@ -4,7 +4,7 @@ The teacher's probabilities (the mean over all of its views: ten for a ten-crop 
 computing once, not every epoch: they cost ten forward passes a face. So `teach` labels fixed
 copies of the training faces (the faces themselves and augmented copies, drawn from a seed) and
 stores them (data/teacher/<student>.npz); the student then trains on exactly those images with
-`soft_loss`, starting from the teacher's weights.
+`soft_loss`, starting from the teacher's weights (with `distill.<student>.model`: fresh ones).
 """
 
 from __future__ import annotations
