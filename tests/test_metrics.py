@@ -20,6 +20,7 @@ from expressions.analysis.metrics import (
     format_tables,
     harmonic_mean,
 )
+from expressions.core.errors import AnalysisError
 from expressions.data.views import views
 
 CLASSES = ("Angry", "Engaged", "Happy", "Neutral")
@@ -84,6 +85,11 @@ def test_random_predictions_with_missing_classes_match_scikit_learn_everywhere()
                 zero_division=0,
             )
             assert scores["macro_f1"] == pytest.approx(expected, abs=1e-6)
+
+
+def test_no_images_to_score_is_one_sentence():
+    with pytest.raises(AnalysisError, match="the test split is empty"):
+        classification_metrics([], [], CLASSES)
 
 
 def test_the_studys_macro_f1_is_the_harmonic_mean_of_macro_precision_and_recall():

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from expressions.core.errors import AnalysisError
+
 DECIMALS = 6
 
 
@@ -45,6 +47,8 @@ def classification_metrics(
 ) -> dict:
     """The metrics JSON of one model, less `speed`; class indices in, class names as keys out."""
     actual, predicted = np.asarray(actual, np.int64), np.asarray(predicted, np.int64)
+    if not len(actual):
+        raise AnalysisError("no test images to score: the test split is empty")
     p, r, f, support = class_scores(actual, predicted, len(classes))
     macro_p, macro_r = p.mean(), r.mean()
     accuracy = float((actual == predicted).mean())  # = micro P, R and F1: one label an image
