@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -211,7 +212,7 @@ def main(argv: list[str]) -> None:
     teacher = read_facts(accurate)
     if teacher is None:
         raise SystemExit(f"error: {accurate} has no {FACTS} (a shipped model's folder has)")
-    command = f"python tools/fer2013_fast.py {args.path}"
+    command = shlex.join(["python", "tools/fer2013_fast.py", *argv])  # the card says how
     card = package(scratch, args.out, teacher, command, minutes)
     print(
         f"{args.out}: test accuracy {card.test['accuracy']:.4f} "
