@@ -2,12 +2,13 @@
 -> models/students/<student>/ and metrics/students/<student>.json.
 
 The student (the teacher's network at distill.<student>.input_size, starting from its weights;
-or distill.<student>.model, a network of its own from fresh weights) trains on the teacher's labelled copies, validating on the val split after every epoch
-(dvclive/students/<student>/), resumable from checkpoints/students/<student>/last.pt. Then:
-model.pt, model.onnx and, with distill.<student>.int8, model.int8.onnx (static int8 calibrated
-on val faces; kept only within distill.<student>.int8_tolerance of float32's val accuracy). The
-metrics: student and teacher on the same test faces (each with its interval, the paired
-difference, their agreement) and the int8 file against float32 on val and test.
+or distill.<student>.model, a network of its own from fresh weights) trains on the teacher's
+labelled copies, validating on the val split after every epoch (dvclive/students/<student>/),
+resumable from checkpoints/students/<student>/last.pt. Then: model.pt, model.onnx and, with
+distill.<student>.int8, model.int8.onnx (static int8 calibrated on val faces; kept only within
+distill.<student>.int8_tolerance of float32's val accuracy). The metrics: student and teacher
+on the same test faces (each with its interval, the paired difference, their agreement) and the
+int8 file against float32 on val and test.
 """
 
 from dataclasses import replace
